@@ -1,0 +1,428 @@
+/*
+ * Configuration loading.  A config file and .env share one syntax, the one
+ * dotenv files already use: KEY=value lines, '#' comments, an optional
+ * "export " prefix, and values optionally in single or double quotes.  An
+ * unknown key in the config file is an error (a typo must not silently fall
+ * back to a default); .env files are shared with other tools, so unknown keys
+ * there are ignored.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libpq-fe.h>
+
+#include "conf.h"
+
+#ifndef MIGRATIONS_DIR
+#define MIGRATIONS_DIR "db/migrations"
+#endif
+
+/* Every setting the service knows, so a typo in the config file is caught. */
+static const char *const known[] = {
+	"LISTEN", "SOCKET_MODE", "LISTEN_BACKLOG", "WORKERS", "MAX_REQUESTS",
+	"DB_TIMEOUT", "AUTO_MIGRATE", "MIGRATIONS_DIR", "PORT",
+	"DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
+	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
+	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
+	NULL
+};
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+struct kvlist {
+	struct kv	*v;
+	size_t		 n;
+};
+
+static struct kvlist	 from_file, from_dotenv;
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int
+is_known(const char *key)
+{
+	size_t	 i;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(known[i], key) == 0)
+			return 1;
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char	*e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * Reads a KEY=value file into list.  strict makes unknown keys an error.
+ * A file that does not exist is an error only when must_exist.
+ */
+static int
+read_kv(const char *path, int must_exist, int strict, struct kvlist *list,
+    char *err, size_t errlen)
+{
+	FILE	*f;
+	char	 line[4096], *p, *eq, *key, *val;
+	size_t	 lineno = 0, n;
+	int	 rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		return fail(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		p = trim(line);
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (strncmp(p, "export ", 7) == 0)
+			p = trim(p + 7);
+		if ((eq = strchr(p, '=')) == NULL) {
+			rc = fail(err, errlen, "%s:%zu: expected KEY=value",
+			    path, lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		n = strlen(val);
+		if (n >= 2 && (val[0] == '"' || val[0] == '\'') &&
+		    val[n - 1] == val[0]) {
+			val[n - 1] = '\0';
+			val++;
+		}
+		if (strict && !is_known(key)) {
+			rc = fail(err, errlen, "%s:%zu: unknown setting %s",
+			    path, lineno, key);
+			break;
+		}
+		list->v = realloc(list->v, (list->n + 1) * sizeof(*list->v));
+		if (list->v == NULL ||
+		    (list->v[list->n].key = strdup(key)) == NULL ||
+		    (list->v[list->n].value = strdup(val)) == NULL) {
+			rc = fail(err, errlen, "out of memory");
+			break;
+		}
+		list->n++;
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	return rc;
+}
+
+static const char *
+kv_get(const struct kvlist *list, const char *key)
+{
+	size_t	 i;
+
+	/* The last assignment wins, as in a shell. */
+	for (i = list->n; i > 0; i--)
+		if (strcmp(list->v[i - 1].key, key) == 0)
+			return list->v[i - 1].value;
+	return NULL;
+}
+
+/* The value of key by precedence environment > .env > config file. */
+static const char *
+get(const char *key)
+{
+	const char	*v;
+
+	if ((v = getenv(key)) != NULL)
+		return v;
+	if ((v = kv_get(&from_dotenv, key)) != NULL)
+		return v;
+	return kv_get(&from_file, key);
+}
+
+static int
+get_int(const char *key, long min, long max, long def, long *out,
+    char *err, size_t errlen)
+{
+	const char	*v;
+	char		*end;
+	long		 n;
+
+	if ((v = get(key)) == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < min || n > max)
+		return fail(err, errlen,
+		    "%s must be an integer from %ld to %ld, not \"%s\"",
+		    key, min, max, v);
+	*out = n;
+	return 0;
+}
+
+static int
+get_str(const char *key, const char *def, char *out, size_t outlen,
+    char *err, size_t errlen)
+{
+	const char	*v;
+
+	if ((v = get(key)) == NULL || *v == '\0')
+		v = def;
+	if (strlen(v) >= outlen)
+		return fail(err, errlen, "%s is longer than %zu bytes",
+		    key, outlen - 1);
+	strcpy(out, v);
+	return 0;
+}
+
+static int
+default_workers(void)
+{
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	/*
+	 * A worker spends most of a request waiting on PostgreSQL, so more
+	 * workers than cores keep the CPU busy; see README "Performance".
+	 */
+	if (n < 1)
+		n = 1;
+	return (int)(n * 4 < 64 ? n * 4 : 64);
+}
+
+static int
+add_db_param(struct conf *c, size_t *n, const char *key, const char *value)
+{
+	char	*v;
+
+	if ((v = strdup(value)) == NULL)
+		return -1;
+	c->db_keys[*n] = key;
+	c->db_values[*n] = v;
+	(*n)++;
+	c->db_keys[*n] = NULL;
+	c->db_values[*n] = NULL;
+	return 0;
+}
+
+/*
+ * libpq connection parameters.  DATABASE_URL (a URI or key=value string) is
+ * passed as dbname with expand_dbname, so libpq parses it; DB_* fill in what
+ * it does not say.  Passing arrays avoids quoting values into a string.
+ */
+static int
+load_db(struct conf *c, char *err, size_t errlen)
+{
+	static const char *const seed[][2] = {
+		{ "DB_HOST", "host" }, { "DB_PORT", "port" },
+		{ "DB_USER", "user" }, { "DB_PASSWORD", "password" },
+		{ "DB_NAME", "dbname" },
+	};
+	PQconninfoOption	*opts;
+	const char		*url, *v;
+	char			*msg = NULL, timeout[16];
+	size_t			 i, n = 0;
+
+	c->db_keys[0] = NULL;
+	if ((url = get("DATABASE_URL")) != NULL && *url != '\0') {
+		if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+			fail(err, errlen, "DATABASE_URL is not a valid "
+			    "connection string: %s", msg ? msg : "out of memory");
+			PQfreemem(msg);
+			return -1;
+		}
+		PQconninfoFree(opts);
+		if (add_db_param(c, &n, "dbname", url) == -1)
+			goto oom;
+	}
+	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
+		if ((v = get(seed[i][0])) == NULL || *v == '\0')
+			continue;
+		/* With DATABASE_URL, only fill in what it leaves out. */
+		if (url != NULL && *url != '\0' &&
+		    strcmp(seed[i][1], "dbname") == 0)
+			continue;
+		if (add_db_param(c, &n, seed[i][1], v) == -1)
+			goto oom;
+	}
+	snprintf(timeout, sizeof(timeout), "%d", c->db_timeout);
+	if (add_db_param(c, &n, "connect_timeout", timeout) == -1 ||
+	    add_db_param(c, &n, "application_name", "medrec") == -1)
+		goto oom;
+	return 0;
+oom:
+	return fail(err, errlen, "out of memory");
+}
+
+static int
+load_all(struct conf *c, const char *file, int need_secret, char *err,
+    size_t errlen)
+{
+	const char	*v;
+	char		 mode[16];
+	long		 n;
+	char		*end;
+
+	memset(c, 0, sizeof(*c));
+	if (file != NULL &&
+	    read_kv(file, 1, 1, &from_file, err, errlen) == -1)
+		return -1;
+	if (read_kv(".env", 0, 0, &from_dotenv, err, errlen) == -1)
+		return -1;
+
+	if (get_str("LISTEN", "var/run/medrec.sock", c->listen,
+	    sizeof(c->listen), err, errlen) == -1)
+		return -1;
+	if (get_str("SOCKET_MODE", "0660", mode, sizeof(mode), err,
+	    errlen) == -1)
+		return -1;
+	n = strtol(mode, &end, 8);
+	if (*end != '\0' || n < 0 || n > 0777)
+		return fail(err, errlen, "SOCKET_MODE must be an octal mode "
+		    "like 0660, not \"%s\"", mode);
+	c->socket_mode = (int)n;
+	if (get_int("LISTEN_BACKLOG", 1, 65535, 1024, &n, err, errlen) == -1)
+		return -1;
+	c->backlog = (int)n;
+	if (get_int("WORKERS", 1, 1024, default_workers(), &n, err,
+	    errlen) == -1)
+		return -1;
+	c->workers = (int)n;
+	if (get_int("MAX_REQUESTS", 0, LONG_MAX, 100000, &c->max_requests,
+	    err, errlen) == -1)
+		return -1;
+	if (get_int("DB_TIMEOUT", 1, 3600, 5, &n, err, errlen) == -1)
+		return -1;
+	c->db_timeout = (int)n;
+	if (get_int("AUTO_MIGRATE", 0, 1, 1, &n, err, errlen) == -1)
+		return -1;
+	c->auto_migrate = (int)n;
+	if (get_str("MIGRATIONS_DIR", MIGRATIONS_DIR, c->migrations_dir,
+	    sizeof(c->migrations_dir), err, errlen) == -1)
+		return -1;
+	if (get_int("PORT", 1, 65535, 8080, &n, err, errlen) == -1)
+		return -1;
+	c->port = (int)n;
+	if (get_int("JWT_TTL", 60, 86400 * 30, 3600, &n, err, errlen) == -1)
+		return -1;
+	c->jwt_ttl = (int)n;
+	if (get_int("BCRYPT_COST", 4, 31, 12, &n, err, errlen) == -1)
+		return -1;
+	c->bcrypt_cost = (int)n;
+	if (get_int("LOGIN_MAX_FAILURES", 1, 1000000, 5, &n, err,
+	    errlen) == -1)
+		return -1;
+	c->throttle_pair_max = (int)n;
+	if (get_int("LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20, &n, err,
+	    errlen) == -1)
+		return -1;
+	c->throttle_addr_max = (int)n;
+	if (get_int("LOGIN_WINDOW", 1, 86400 * 7, 900, &n, err, errlen) == -1)
+		return -1;
+	c->throttle_window = (int)n;
+	if (get_int("LOGIN_MAX_ACCOUNT_FAILURES", 1, 1000000, 100, &n, err,
+	    errlen) == -1)
+		return -1;
+	c->throttle_account_max = (int)n;
+	if (get_int("LOGIN_ACCOUNT_WINDOW", 1, 86400 * 7, 3600, &n, err,
+	    errlen) == -1)
+		return -1;
+	c->throttle_account_window = (int)n;
+
+	v = get("LOG_FORMAT");
+	if (v == NULL || *v == '\0' || strcmp(v, "text") == 0)
+		c->log_format = LOG_TEXT;
+	else if (strcmp(v, "json") == 0)
+		c->log_format = LOG_JSON;
+	else
+		return fail(err, errlen, "LOG_FORMAT must be text or json, "
+		    "not \"%s\"", v);
+
+	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {
+		if (need_secret)
+			return fail(err, errlen, "JWT_SECRET is not set: "
+			    "give it at least %d random bytes",
+			    CONF_SECRET_MIN);
+	} else if (strlen(v) < CONF_SECRET_MIN) {
+		return fail(err, errlen, "JWT_SECRET is shorter than %d bytes",
+		    CONF_SECRET_MIN);
+	} else if (strcmp(v, CONF_SECRET_EXAMPLE) == 0) {
+		return fail(err, errlen, "JWT_SECRET is the example value: "
+		    "set a random secret of your own");
+	} else if (strlen(v) > CONF_SECRET_MAX) {
+		return fail(err, errlen, "JWT_SECRET is longer than %d bytes",
+		    CONF_SECRET_MAX);
+	} else {
+		c->jwt_secret_len = strlen(v);
+		memcpy(c->jwt_secret, v, c->jwt_secret_len);
+	}
+	return load_db(c, err, errlen);
+}
+
+static void
+kv_wipe(struct kvlist *list)
+{
+	size_t	 i;
+
+	for (i = 0; i < list->n; i++) {
+		explicit_bzero(list->v[i].value, strlen(list->v[i].value));
+		free(list->v[i].key);
+		free(list->v[i].value);
+	}
+	free(list->v);
+	list->v = NULL;
+	list->n = 0;
+}
+
+int
+conf_load(struct conf *c, const char *file, int need_secret, char *err,
+    size_t errlen)
+{
+	int	 rc;
+
+	rc = load_all(c, file, need_secret, err, errlen);
+	/* The raw files may hold the secret and password: keep no copy. */
+	kv_wipe(&from_file);
+	kv_wipe(&from_dotenv);
+	return rc;
+}
+
+void
+conf_wipe(struct conf *c)
+{
+	size_t	 i;
+
+	explicit_bzero(c->jwt_secret, sizeof(c->jwt_secret));
+	for (i = 0; c->db_keys[i] != NULL; i++) {
+		explicit_bzero((char *)c->db_values[i],
+		    strlen(c->db_values[i]));
+		free((char *)c->db_values[i]);
+	}
+	c->db_keys[0] = NULL;
+}

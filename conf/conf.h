@@ -1,0 +1,66 @@
+/*
+ * The service's settings.  They come from a config file, then a .env file in
+ * the working directory, then the environment, each overriding the one
+ * before, under the names the seed project's users already have (PORT,
+ * DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_NAME, JWT_SECRET) plus
+ * DATABASE_URL and the pool's own.  Everything is checked once at start: a
+ * bad value stops the service with a message naming the setting.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+
+#define CONF_SECRET_MIN		32
+#define CONF_SECRET_MAX		512
+/* The value shipped in conf/medrec.conf.example, refused at start. */
+#define CONF_SECRET_EXAMPLE	"change-me-to-a-random-string-of-at-least-32-bytes"
+
+enum log_format {
+	LOG_TEXT,
+	LOG_JSON,
+};
+
+struct conf {
+	char		 listen[256];	/* unix socket path or host:port */
+	int		 socket_mode;	/* permissions of a unix socket */
+	int		 backlog;
+	int		 workers;
+	long		 max_requests;	/* recycle a worker after; 0: never */
+	int		 db_timeout;	/* seconds: connect and statements */
+	int		 auto_migrate;	/* apply migrations at start */
+	char		 migrations_dir[512];
+	int		 port;		/* the web server's, for scripts */
+
+	/* libpq keyword/value pairs, NULL-terminated; see conf_db_params. */
+	const char	*db_keys[10];
+	const char	*db_values[10];
+
+	unsigned char	 jwt_secret[CONF_SECRET_MAX];
+	size_t		 jwt_secret_len;
+	int		 jwt_ttl;	/* seconds */
+	int		 bcrypt_cost;
+
+	/* Login throttling windows (API.md): limits and window lengths. */
+	int		 throttle_pair_max;	/* email + address */
+	int		 throttle_addr_max;	/* distinct emails per address */
+	int		 throttle_window;	/* seconds, both of the above */
+	int		 throttle_account_max;
+	int		 throttle_account_window;
+
+	enum log_format	 log_format;
+};
+
+/*
+ * Loads the settings: defaults, then file (may be NULL; an explicitly named
+ * file must exist), then ./.env when present, then the environment.  With
+ * need_secret 0 a missing JWT_SECRET is allowed (--migrate).  Returns 0, or
+ * -1 with a message naming the setting in err.
+ */
+int	conf_load(struct conf *, const char *file, int need_secret,
+	    char *err, size_t errlen);
+
+/* Wipes the secret and password from memory. */
+void	conf_wipe(struct conf *);
+
+#endif

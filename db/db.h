@@ -1,0 +1,37 @@
+/*
+ * The database layer's public face: status codes that handlers map to HTTP,
+ * the worker's connection, health, and migrations.  No libpq type appears
+ * here; handlers never see one.  Each resource's queries are declared in
+ * db/<resource>.h.
+ */
+#ifndef DB_H
+#define DB_H
+
+#include <stdint.h>
+
+struct conf;
+struct req;
+
+enum db_status {
+	DB_OK,
+	DB_NOTFOUND,
+	DB_CONFLICT,	/* a unique or foreign key rule said no */
+	DB_UNAVAILABLE,	/* no connection, or it broke: 503 */
+	DB_ERROR,	/* anything else, already logged: 500 */
+};
+
+/* Opens the worker's connection; a failure is logged and retried later. */
+void		db_open(const struct conf *);
+/* Closes it (worker exit). */
+void		db_close(void);
+/* Database reachability for /api/health. */
+enum db_status	db_ping(struct req *);
+
+/*
+ * Applies pending migrations from conf->migrations_dir in order, each in its
+ * own transaction, under an advisory lock so that concurrent starts apply
+ * each exactly once.  Returns 0, or -1 after logging why.
+ */
+int		db_migrate(const struct conf *);
+
+#endif

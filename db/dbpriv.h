@@ -1,0 +1,72 @@
+/*
+ * What the files of db/ share and nothing else sees: the statement table
+ * entry and the one function that runs a statement.  Only db/ includes
+ * libpq.
+ */
+#ifndef DBPRIV_H
+#define DBPRIV_H
+
+#include <libpq-fe.h>
+
+#include "db.h"
+
+#define DB_PARAMS_MAX	16
+
+/*
+ * A statement of some file's table (openradtool's stmts[STMT__MAX]).  The
+ * SQL is written out once here so that the benchmark's pgbench files can be
+ * checked against it (bench/).
+ */
+struct db_stmt {
+	const char	*name;		/* prepared statement name, unique */
+	const char	*sql;
+	int		 nparams;
+	/*
+	 * 1: planned with its parameters on every call (an unnamed
+	 * statement).  Lists need this: their optional filters and cursor
+	 * bound are "$n IS NULL OR ..." terms that only a plan made for the
+	 * actual values turns into an index range; a generic plan would scan.
+	 */
+	int		 per_call;
+	unsigned	 prepared_on;	/* connection generation, 0: never */
+};
+
+/*
+ * Runs st with text parameters (NULL for SQL NULL).  On DB_OK *res holds
+ * the result, freed with the request's arena.  Constraint violations map
+ * to DB_CONFLICT; a broken connection to DB_UNAVAILABLE (and it is reset
+ * for the next request); other errors are logged with the request id and
+ * give DB_ERROR.  *sqlstate, when not NULL, receives the error's SQLSTATE.
+ */
+enum db_status	db_exec(struct req *, struct db_stmt *, const char *const *,
+		    PGresult **res, const char **sqlstate);
+
+/* An int64 as a text parameter, in the request's arena. */
+const char	*db_i64(struct req *, int64_t);
+
+/*
+ * A timestamptz column as microseconds since the epoch, for json_time();
+ * the SELECT lists use this so that formatting happens in C, after LIMIT.
+ */
+#define DB_USEC(col)	"(extract(epoch FROM " col ") * 1000000)::bigint"
+
+/* "%q%" for ILIKE with q's own %, _ and \ escaped; NULL for NULL. */
+const char	*db_like(struct req *, const char *q);
+
+/*
+ * The keyset condition and order of one sort of a list: KEYSET_xxx(col)
+ * expands to the comparison with the cursor ($3 key, $4 id) for the
+ * WHERE clause; the ORDER BY goes with it.  $3 is NULL on the first page.
+ */
+#define DB_AFTER_ID(op)		"($3::text IS NULL OR id " op " $4::bigint)"
+#define DB_AFTER_TEXT(col, op)	"($3::text IS NULL OR (" col ", id) " op \
+				" ($3::text, $4::bigint))"
+#define DB_AFTER_TIME(col, op)	"($3::text IS NULL OR (" col ", id) " op \
+				" (timestamptz 'epoch' + $3::bigint * " \
+				"interval '1 microsecond', $4::bigint))"
+
+/* Accessors that keep PQgetvalue's conventions in one place. */
+const char	*db_text(PGresult *, int row, int col);	/* NULL for NULL */
+int64_t		 db_int(PGresult *, int row, int col);
+
+#endif

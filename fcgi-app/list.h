@@ -1,0 +1,95 @@
+/*
+ * Query strings of list endpoints: limit, offset, sort, filters and the
+ * opaque "after" cursor that keyset paging follows (API.md "Collections").
+ * Each collection describes what it accepts in one struct list_spec; the
+ * parser turns a query string into typed struct list_params or field errors.
+ */
+#ifndef LIST_H
+#define LIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct arena;
+struct field_errors;
+
+#define LIST_LIMIT_DEFAULT	50
+#define LIST_LIMIT_MAX		200
+#define LIST_FILTERS_MAX	4
+
+enum sort_key_type {
+	SK_INT,		/* bigint column; cursor key is its decimal text */
+	SK_TEXT,	/* text column; cursor key is the text itself */
+	SK_TIME,	/* timestamptz; cursor key is microseconds since epoch */
+};
+
+struct sort_spec {
+	const char		*name;	/* API field: "id", "name", "createdAt" */
+	enum sort_key_type	 type;
+};
+
+enum filter_type {
+	FILT_TEXT,	/* any text up to maxlen code points */
+	FILT_ID,	/* a positive 63-bit integer (valid_id) */
+};
+
+struct filter_spec {
+	const char		*name;	/* query parameter: "q", "specialization" */
+	enum filter_type	 type;
+	size_t			 maxlen;
+};
+
+struct list_spec {
+	const struct sort_spec		*sorts;		/* sorts[0] is the default */
+	size_t				 nsorts;
+	int				 default_desc;	/* audit: newest first */
+	const struct filter_spec	*filters;
+	size_t				 nfilters;
+};
+
+struct list_params {
+	int64_t		 limit;
+	int64_t		 offset;
+	size_t		 sort;		/* index into spec->sorts */
+	int		 desc;
+	const char	*filters[LIST_FILTERS_MAX]; /* NULL when absent */
+	int		 has_after;
+	const char	*after_key;	/* text form as in enum sort_key_type */
+	int64_t		 after_id;
+};
+
+/*
+ * Parses query (the raw QUERY_STRING, may be NULL) for a collection.
+ * Percent-decodes, rejects unknown parameters, repeated parameters, bad
+ * numbers, unknown sorts, invalid UTF-8, and cursors that are malformed or
+ * were made for another sort or filter; "after" with "offset" is an error.
+ * Returns 0, or -1 with one entry per bad parameter appended to errs.
+ */
+int		 list_parse(struct arena *, const char *query,
+		    const struct list_spec *, struct list_params *,
+		    struct field_errors *errs);
+
+/*
+ * Makes the opaque cursor for the page after the row whose sort key is key
+ * (text form) and whose id is id, bound to p's sort and filters.
+ */
+char		*list_cursor(struct arena *, const struct list_spec *,
+		    const struct list_params *, const char *key, int64_t id);
+
+/*
+ * Builds the RFC 8288 Link header value for path (e.g. "/api/patients"):
+ * rel="first" always, rel="next" when next_cursor is not NULL.  Both keep
+ * the limit, sort and filters of p.
+ */
+char		*list_link(struct arena *, const char *path,
+		    const struct list_spec *, const struct list_params *,
+		    const char *next_cursor);
+
+/*
+ * Percent-decodes s[0..len) ('+' is a space) into an arena string.  Returns
+ * NULL on a bad escape; *outlen gets the decoded length.
+ */
+char		*query_decode(struct arena *, const char *s, size_t len,
+		    size_t *outlen);
+
+#endif

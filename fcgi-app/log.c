@@ -1,0 +1,135 @@
+/*
+ * Log lines, as text ("time level key=value ...") or, with LOG_FORMAT=json,
+ * one JSON object per line for log shippers.  Each line is written with one
+ * write(2) so lines from concurrent workers never interleave.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "json.h"
+#include "log.h"
+#include "req.h"
+
+static enum log_format	 log_format = LOG_TEXT;
+
+void
+log_init(enum log_format f)
+{
+	log_format = f;
+}
+
+static void
+now_fmt(char out[32])
+{
+	struct timeval	 tv;
+
+	gettimeofday(&tv, NULL);
+	json_time_fmt(out, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
+}
+
+/* Appends s as a JSON string or, in text, as is with spaces made safe. */
+static void
+put_value(char *line, size_t cap, size_t *len, const char *s)
+{
+	size_t	 i;
+
+	for (i = 0; s[i] != '\0' && *len + 8 < cap; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (log_format == LOG_JSON && (c == '"' || c == '\\')) {
+			line[(*len)++] = '\\';
+			line[(*len)++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f)
+			line[(*len)++] = '?';
+		else if (log_format == LOG_TEXT && c == ' ')
+			line[(*len)++] = '_';
+		else
+			line[(*len)++] = (char)c;
+	}
+}
+
+static void
+emit(char *line, size_t len)
+{
+	line[len++] = '\n';
+	(void)!write(STDERR_FILENO, line, len);
+}
+
+void
+log_msg(const struct req *r, const char *level, const char *fmt, ...)
+{
+	char	 line[2048], msg[1536], t[32];
+	size_t	 len;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	now_fmt(t);
+	if (log_format == LOG_JSON) {
+		len = (size_t)snprintf(line, sizeof(line),
+		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%d,", t, level,
+		    (int)getpid());
+		if (r != NULL)
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+			    "\"requestId\":\"%s\",", r->id);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    "\"message\":\"");
+		put_value(line, sizeof(line) - 4, &len, msg);
+		line[len++] = '"';
+		line[len++] = '}';
+	} else {
+		len = (size_t)snprintf(line, sizeof(line), "%s %s pid=%d%s%s ",
+		    t, level, (int)getpid(), r ? " req=" : "", r ? r->id : "");
+		if (len >= sizeof(line) - 2)
+			len = sizeof(line) - 2;
+		/* Free text in a message keeps its spaces. */
+		for (size_t i = 0; msg[i] != '\0' && len < sizeof(line) - 2;
+		    i++)
+			line[len++] = (unsigned char)msg[i] < 0x20 ?
+			    '?' : msg[i];
+	}
+	emit(line, len);
+}
+
+void
+log_request(const struct req *r, double ms)
+{
+	char	 line[1024], t[32];
+	size_t	 len = 0;
+
+	now_fmt(t);
+	if (log_format == LOG_JSON) {
+		len = (size_t)snprintf(line, sizeof(line),
+		    "{\"time\":\"%s\",\"level\":\"info\",\"requestId\":\"%s\","
+		    "\"method\":\"", t, r->id);
+		put_value(line, sizeof(line) - 200, &len, r->method);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    "\",\"path\":\"");
+		put_value(line, sizeof(line) - 200, &len, r->path);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    "\",\"status\":%d,\"ms\":%.3f", r->status, ms);
+		if (r->user_id != 0)
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+			    ",\"userId\":%" PRId64, r->user_id);
+		line[len++] = '}';
+	} else {
+		len = (size_t)snprintf(line, sizeof(line), "%s info req=%s ",
+		    t, r->id);
+		put_value(line, sizeof(line) - 200, &len, r->method);
+		line[len++] = ' ';
+		put_value(line, sizeof(line) - 200, &len, r->path);
+		len += (size_t)snprintf(line + len, sizeof(line) - len,
+		    " status=%d ms=%.3f", r->status, ms);
+		if (r->user_id != 0)
+			len += (size_t)snprintf(line + len, sizeof(line) - len,
+			    " user=%" PRId64, r->user_id);
+	}
+	emit(line, len);
+}

@@ -1,0 +1,113 @@
+/*
+ * medrec: the healthcare records API as a prefork FastCGI pool.
+ *
+ *	medrec [-c file] [--migrate]
+ *
+ * Loads the configuration, applies pending migrations, opens the listening
+ * socket and hands over to the master loop (pool.c).  --migrate applies the
+ * migrations and exits, for deployments that migrate as a separate step.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+#include "pool.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: medrec [-c config-file] [--migrate]\n");
+	exit(2);
+}
+
+/* A unix socket path is anything that is not host:port or :port. */
+static int
+is_unix_path(const char *listen)
+{
+	return strchr(listen, ':') == NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "migrate", no_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct conf	 conf;
+	const char	*conf_file = NULL;
+	char		 err[512];
+	int		 ch, migrate_only = 0, fd, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			conf_file = optarg;
+			break;
+		case 'm':
+			migrate_only = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	if (conf_load(&conf, conf_file, !migrate_only, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "medrec: configuration error: %s\n", err);
+		return 78;	/* EX_CONFIG */
+	}
+	log_init(conf.log_format);
+
+	if (migrate_only || conf.auto_migrate) {
+		if (db_migrate(&conf) == -1)
+			return 1;
+		if (migrate_only)
+			return 0;
+	}
+
+	if (FCGX_Init() != 0) {
+		log_msg(NULL, "error", "FCGX_Init failed");
+		return 1;
+	}
+	if (is_unix_path(conf.listen))
+		(void)unlink(conf.listen);	/* a stale one from a crash */
+	if ((fd = FCGX_OpenSocket(conf.listen, conf.backlog)) == -1) {
+		log_msg(NULL, "error", "cannot listen on %s: %s", conf.listen,
+		    strerror(errno));
+		return 1;
+	}
+	if (is_unix_path(conf.listen) &&
+	    chmod(conf.listen, (mode_t)conf.socket_mode) == -1) {
+		log_msg(NULL, "error", "chmod %s: %s", conf.listen,
+		    strerror(errno));
+		return 1;
+	}
+	/* Non-blocking: see the comment at the top of worker.c. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		log_msg(NULL, "error", "fcntl: %s", strerror(errno));
+		return 1;
+	}
+
+	rc = pool_run(&conf, conf_file, fd);
+	close(fd);
+	if (is_unix_path(conf.listen))
+		(void)unlink(conf.listen);
+	conf_wipe(&conf);
+	return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * bcrypt password hashes through libxcrypt.  The passphrase is copied into
+ * a struct crypt_data on the stack and the whole struct is wiped with
+ * explicit_bzero() before returning, so no copy of a password outlives the
+ * call.  The struct is about 32 KiB: on the stack it costs nothing between
+ * calls, needs no lock or thread-local storage, and cannot carry one
+ * caller's password into the next call, which a static buffer could.
+ *
+ * bcrypt reads at most 72 bytes and stops at a NUL, so longer passwords and
+ * passwords holding a NUL are refused rather than silently cut short.
+ */
+#include <string.h>		/* explicit_bzero: _GNU_SOURCE */
+
+#include <crypt.h>
+#include <openssl/crypto.h>
+
+#include "password.h"
+
+#define PASSWORD_MAX	72	/* bytes bcrypt reads */
+#define COST_MAX	31	/* bcrypt's highest cost */
+
+/*
+ * Copies pw into d->input and hashes it with setting.  Returns the hash in
+ * d->output, or NULL.  The caller wipes d.
+ */
+static const char *
+hash_into(struct crypt_data *d, const char *pw, size_t len,
+    const char *setting)
+{
+	const char	*h;
+
+	if (len > PASSWORD_MAX || memchr(pw, '\0', len) != NULL)
+		return NULL;
+	memcpy(d->input, pw, len);
+	d->input[len] = '\0';
+	h = crypt_rn(d->input, setting, d, sizeof(*d));
+	if (h == NULL || h[0] == '*')
+		return NULL;
+	return h;
+}
+
+int
+password_hash(const char *pw, size_t len, int cost,
+    char out[PASSWORD_HASH_MAX])
+{
+	struct crypt_data	 d;
+	const char		*h;
+	int			 rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	if (crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, d.setting,
+	    sizeof(d.setting)) == NULL)
+		goto out;
+	if ((h = hash_into(&d, pw, len, d.setting)) == NULL ||
+	    strlen(h) >= PASSWORD_HASH_MAX)
+		goto out;
+	memcpy(out, h, strlen(h) + 1);
+	rc = 0;
+out:
+	explicit_bzero(&d, sizeof(d));
+	return rc;
+}
+
+/*
+ * A hash of the given cost for unknown users, made on first use and kept
+ * for the life of the process.  Workers are single-threaded processes.
+ * Returns NULL when the cost is out of range or hashing fails.
+ */
+static const char *
+dummy_hash(int cost)
+{
+	static char	 dummy[COST_MAX + 1][PASSWORD_HASH_MAX];
+
+	if (cost < 0 || cost > COST_MAX)
+		return NULL;
+	if (dummy[cost][0] == '\0' &&
+	    password_hash("not a password", 14, cost, dummy[cost]) == -1)
+		return NULL;
+	return dummy[cost];
+}
+
+int
+password_verify(const char *pw, size_t len, const char *hash, int cost)
+{
+	struct crypt_data	 d;
+	const char		*h;
+	int			 known = hash != NULL, match = 0;
+
+	/*
+	 * With no user there is no hash, but answering at once would tell
+	 * an attacker which emails have accounts.  Hash against a dummy of
+	 * the same cost so that an unknown user takes as long as a wrong
+	 * password, and never match.
+	 */
+	if (!known && (hash = dummy_hash(cost)) == NULL)
+		return 0;
+	memset(&d, 0, sizeof(d));
+	if ((h = hash_into(&d, pw, len, hash)) != NULL &&
+	    strlen(h) == strlen(hash) &&
+	    CRYPTO_memcmp(h, hash, strlen(h)) == 0)
+		match = 1;
+	explicit_bzero(&d, sizeof(d));
+	return known && match;
+}

@@ -1,0 +1,172 @@
+/*
+ * Building responses: headers, JSON bodies and RFC 9457 problem documents,
+ * plus the request id rule.  The worker writes the result out in one go
+ * (worker.c), so a handler never touches the FastCGI stream.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "arena.h"
+#include "json.h"
+#include "req.h"
+#include "valid.h"
+
+const char *
+req_param(const struct req *r, const char *name)
+{
+	size_t	 n = strlen(name);
+	char	**e;
+
+	for (e = r->envp; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+int
+reqid_valid(const char *s)
+{
+	size_t	 n;
+
+	if (s == NULL)
+		return 0;
+	for (n = 0; s[n] != '\0'; n++) {
+		if (n == REQID_MAX)
+			return 0;
+		if (!((s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= '0' && s[n] <= '9') ||
+		    s[n] == '.' || s[n] == '_' || s[n] == '-'))
+			return 0;
+	}
+	return n > 0;
+}
+
+void
+reqid_new(char id[REQID_MAX + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char	 rnd[16];
+	size_t		 i;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		arena_oom();	/* XXX: the CSPRNG failing is as fatal */
+	for (i = 0; i < sizeof(rnd); i++) {
+		id[2 * i] = hex[rnd[i] >> 4];
+		id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	id[2 * sizeof(rnd)] = '\0';
+}
+
+void
+resp_header(struct req *r, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	buf_puts(&r->headers, name);
+	buf_add(&r->headers, ": ", 2);
+	va_start(ap, fmt);
+	buf_vprintf(&r->headers, fmt, ap);
+	va_end(ap);
+	buf_add(&r->headers, "\r\n", 2);
+}
+
+const char *
+resp_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 411: return "Length Required";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 428: return "Precondition Required";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default:  return "Error";
+	}
+}
+
+int
+reply_json(struct req *r, int status)
+{
+	r->status = status;
+	resp_header(r, "Content-Type", "application/json");
+	return status;
+}
+
+int
+reply_empty(struct req *r, int status)
+{
+	r->status = status;
+	r->out.len = 0;
+	r->out.data[0] = '\0';
+	return status;
+}
+
+/* Starts a problem document in r->out, leaving it open for more members. */
+static void
+problem_start(struct req *r, int status, const char *detail)
+{
+	r->status = status;
+	r->out.len = 0;
+	buf_puts(&r->out, "{\"type\":\"about:blank\",\"title\":");
+	json_cstr(&r->out, resp_reason(status));
+	buf_printf(&r->out, ",\"status\":%d", status);
+	if (detail != NULL) {
+		buf_puts(&r->out, ",\"detail\":");
+		json_cstr(&r->out, detail);
+	}
+	resp_header(r, "Content-Type", "application/problem+json");
+}
+
+int
+problem(struct req *r, int status, const char *fmt, ...)
+{
+	va_list		 ap;
+	struct buf	 detail;
+
+	if (fmt != NULL) {
+		buf_init(&detail, r->arena, 128);
+		va_start(ap, fmt);
+		buf_vprintf(&detail, fmt, ap);
+		va_end(ap);
+	}
+	problem_start(r, status, fmt != NULL ? detail.data : NULL);
+	buf_putc(&r->out, '}');
+	return status;
+}
+
+int
+problem_fields(struct req *r, const struct field_errors *errs)
+{
+	size_t	 i;
+
+	problem_start(r, 400, errs->n == 1 ? "1 field is invalid" :
+	    arena_printf(r->arena, "%zu fields are invalid", errs->n));
+	buf_puts(&r->out, ",\"errors\":[");
+	for (i = 0; i < errs->n; i++) {
+		buf_puts(&r->out, i ? ",{" : "{");
+		json_key(&r->out, "field", 1);
+		json_cstr(&r->out, errs->v[i].field);
+		json_key(&r->out, "message", 0);
+		json_cstr(&r->out, errs->v[i].message);
+		buf_putc(&r->out, '}');
+	}
+	buf_puts(&r->out, "]}");
+	return 400;
+}

@@ -1,0 +1,354 @@
+/*
+ * Authentication: registration, login with throttling, the current user,
+ * logout, logout-all and password change (API.md "Authentication"), and
+ * auth_require(), which the worker runs before every protected route.
+ *
+ * Tokens are HS256 JWTs (jwt.c).  Revocation lives in PostgreSQL: logout
+ * revokes one jti; logout-all and a password change refuse every token
+ * issued up to that second (users.tokens_valid_after), except, for a
+ * password change, the token that made it.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "conf.h"
+#include "handlers.h"
+#include "json.h"
+#include "jwt.h"
+#include "log.h"
+#include "password.h"
+#include "req.h"
+#include "users.h"
+#include "valid.h"
+
+#define CLOCK_LEEWAY	60	/* seconds of skew allowed on iat and nbf */
+
+static const struct field_spec register_spec[] = {
+	{ "name",	F_STRING,	1, 100,	F_REQUIRED, NULL },
+	{ "email",	F_EMAIL,	0, 254,	F_REQUIRED, NULL },
+	{ "password",	F_PASSWORD,	8, 72,	F_REQUIRED, NULL },
+};
+enum { REG_NAME, REG_EMAIL, REG_PASSWORD };
+
+/* Login takes any password up to a sane size: the rules are for new ones,
+ * and a long wrong one must fail like any other wrong one. */
+static const struct field_spec login_spec[] = {
+	{ "email",	F_EMAIL,	0, 254,	F_REQUIRED, NULL },
+	{ "password",	F_PASSWORD,	1, 1024, F_REQUIRED, NULL },
+};
+enum { LOGIN_EMAIL, LOGIN_PASSWORD };
+
+static const struct field_spec password_spec[] = {
+	{ "currentPassword", F_PASSWORD, 1, 1024, F_REQUIRED, NULL },
+	{ "newPassword",     F_PASSWORD, 8, 72,	  F_REQUIRED, NULL },
+};
+enum { PW_CURRENT, PW_NEW };
+
+/* A 401 with the WWW-Authenticate header RFC 6750 asks for. */
+static int
+unauthorized(struct req *r, int token_sent, const char *detail)
+{
+	if (token_sent)
+		resp_header(r, "WWW-Authenticate",
+		    "Bearer error=\"invalid_token\"");
+	else
+		resp_header(r, "WWW-Authenticate", "Bearer");
+	return problem(r, 401, "%s", detail);
+}
+
+
+static void
+user_json(struct buf *b, const struct user *u)
+{
+	buf_puts(b, "{\"id\":");
+	json_int(b, u->id);
+	json_key(b, "name", 0);
+	json_cstr(b, u->name);
+	json_key(b, "email", 0);
+	json_cstr(b, u->email);
+	json_key(b, "createdAt", 0);
+	json_time(b, u->created_at);
+	json_key(b, "updatedAt", 0);
+	json_time(b, u->updated_at);
+	buf_putc(b, '}');
+}
+
+/* Issues a token for u and answers with the register/login shape. */
+static int
+reply_token(struct req *r, int status, const struct user *u)
+{
+	const struct conf	*c = r->conf;
+	struct jwt_claims	 claims;
+	char			*token;
+
+	memset(&claims, 0, sizeof(claims));
+	claims.sub = u->id;
+	/*
+	 * A token issued in the same second as a logout-all would be refused
+	 * by it (iat <= tokens_valid_after): date it one second later, which
+	 * every verifier takes within its clock leeway.
+	 */
+	claims.iat = r->now > u->tokens_valid_after ? r->now :
+	    u->tokens_valid_after + 1;
+	claims.exp = claims.iat + c->jwt_ttl;
+	if (jwt_new_jti(claims.jti) == -1)
+		return problem(r, 500, NULL);
+	token = jwt_sign(r->arena, c->jwt_secret, c->jwt_secret_len, &claims);
+
+	buf_puts(&r->out, "{\"user\":");
+	user_json(&r->out, u);
+	json_key(&r->out, "token", 0);
+	json_cstr(&r->out, token);
+	json_key(&r->out, "tokenType", 0);
+	json_cstr(&r->out, "Bearer");
+	json_key(&r->out, "expiresIn", 0);
+	json_int(&r->out, c->jwt_ttl);
+	buf_putc(&r->out, '}');
+	return reply_json(r, status);
+}
+
+int
+auth_require(struct req *r)
+{
+	const char		*h, *tok;
+	size_t			 len;
+	static const char *const why[JWT_STATUS__MAX] = {
+		[JWT_MALFORMED] = "the token is malformed",
+		[JWT_BAD_SIGNATURE] = "the token's signature is not valid",
+		[JWT_EXPIRED] = "the token has expired",
+		[JWT_NOT_YET_VALID] = "the token is not valid yet",
+	};
+	enum jwt_status		 js;
+
+	if ((h = req_param(r, "HTTP_AUTHORIZATION")) == NULL || *h == '\0')
+		return unauthorized(r, 0, "this route needs a bearer token");
+	if (strncasecmp(h, "Bearer ", 7) != 0)
+		return unauthorized(r, 1, "use Authorization: Bearer <token>");
+	for (tok = h + 7; *tok == ' '; tok++)
+		continue;
+	len = strlen(tok);
+	while (len > 0 && tok[len - 1] == ' ')
+		len--;
+	js = jwt_verify(tok, len, r->conf->jwt_secret, r->conf->jwt_secret_len,
+	    r->now, CLOCK_LEEWAY, &r->claims);
+	if (js != JWT_OK)
+		return unauthorized(r, 1, why[js]);
+
+	switch (db_user_auth_check(r, r->claims.sub, r->claims.jti,
+	    r->claims.iat)) {
+	case DB_OK:
+		r->user_id = r->claims.sub;
+		return 0;
+	case DB_NOTFOUND:
+		return unauthorized(r, 1, "the token has been revoked or its "
+		    "user no longer exists");
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+}
+
+int
+auth_register(struct req *r)
+{
+	struct field_value	 v[NFIELDS(register_spec)];
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 rc;
+
+	if ((rc = body_fields(r, register_spec, NFIELDS(register_spec),
+	    VALID_CREATE, v)))
+		return rc;
+	if (password_hash(v[REG_PASSWORD].s, v[REG_PASSWORD].len,
+	    r->conf->bcrypt_cost, hash) == -1) {
+		log_msg(r, "error", "password hashing failed");
+		return problem(r, 500, NULL);
+	}
+	switch (db_user_create(r, v[REG_NAME].s, v[REG_EMAIL].s, hash, &u)) {
+	case DB_OK:
+		break;
+	case DB_CONFLICT:
+		return problem(r, 409, "a user with this email already exists");
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+	resp_header(r, "Location", "/api/auth/me");
+	return reply_token(r, 201, &u);
+}
+
+/*
+ * Applies the three throttle windows of API.md to email from r's address.
+ * Returns 0 when the attempt may go ahead, else the status it set (429
+ * with Retry-After, or 503).
+ */
+static int
+throttle(struct req *r, const char *email)
+{
+	const struct conf	*c = r->conf;
+	struct throttle		 t;
+	int64_t			 retry = 0;
+
+	switch (db_login_throttle(r, email, r->remote_addr, c->throttle_window,
+	    c->throttle_account_window, &t)) {
+	case DB_OK:
+		break;
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+	if (t.pair >= c->throttle_pair_max && t.pair_retry > retry)
+		retry = t.pair_retry;
+	if (t.address >= c->throttle_addr_max && t.address_retry > retry)
+		retry = t.address_retry;
+	if (t.account >= c->throttle_account_max && t.account_retry > retry)
+		retry = t.account_retry;
+	if (t.pair < c->throttle_pair_max && t.address < c->throttle_addr_max &&
+	    t.account < c->throttle_account_max)
+		return 0;
+	resp_header(r, "Retry-After", "%lld", (long long)(retry > 0 ? retry : 1));
+	return problem(r, 429, "too many failed logins, try again later");
+}
+
+/* Records a failed password check for email from r's address. */
+static int
+login_failed(struct req *r, const char *email)
+{
+	const struct conf	*c = r->conf;
+	int			 keep;
+
+	keep = c->throttle_window > c->throttle_account_window ?
+	    c->throttle_window : c->throttle_account_window;
+	if (db_login_failed(r, email, r->remote_addr, keep) == DB_UNAVAILABLE)
+		return db_failed(r, DB_UNAVAILABLE);
+	return 0;
+}
+
+int
+auth_login(struct req *r)
+{
+	struct field_value	 v[NFIELDS(login_spec)];
+	struct user		 u;
+	enum db_status		 st;
+	int			 rc, match;
+
+	if ((rc = body_fields(r, login_spec, NFIELDS(login_spec),
+	    VALID_CREATE, v)))
+		return rc;
+	if ((rc = throttle(r, v[LOGIN_EMAIL].s)))
+		return rc;
+	st = db_user_get_by_email(r, v[LOGIN_EMAIL].s, &u);
+	if (st == DB_UNAVAILABLE)
+		return db_failed(r, DB_UNAVAILABLE);
+	if (st != DB_OK && st != DB_NOTFOUND)
+		return problem(r, 500, NULL);
+	/* Verify against a dummy hash so unknown emails take as long as
+	 * wrong passwords. */
+	match = password_verify(v[LOGIN_PASSWORD].s, v[LOGIN_PASSWORD].len,
+	    st == DB_OK ? u.password_hash : NULL, r->conf->bcrypt_cost);
+	if (!match) {
+		if ((rc = login_failed(r, v[LOGIN_EMAIL].s)))
+			return rc;
+		return problem(r, 401, "the email or password is wrong");
+	}
+	if (db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr) ==
+	    DB_UNAVAILABLE)
+		return db_failed(r, DB_UNAVAILABLE);
+	return reply_token(r, 200, &u);
+}
+
+int
+auth_me(struct req *r)
+{
+	struct user	 u;
+
+	switch (db_user_get(r, r->user_id, &u)) {
+	case DB_OK:
+		user_json(&r->out, &u);
+		return reply_json(r, 200);
+	case DB_NOTFOUND:
+		return unauthorized(r, 1, "the token's user no longer exists");
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+}
+
+int
+auth_logout(struct req *r)
+{
+	switch (db_user_revoke_token(r, r->user_id, r->claims.jti,
+	    r->claims.exp)) {
+	case DB_OK:
+		return reply_empty(r, 204);
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+}
+
+int
+auth_logout_all(struct req *r)
+{
+	switch (db_user_revoke_all(r, r->user_id, r->now)) {
+	case DB_OK:
+		return reply_empty(r, 204);
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+}
+
+int
+auth_password(struct req *r)
+{
+	struct field_value	 v[NFIELDS(password_spec)];
+	struct user		 u;
+	char			 hash[PASSWORD_HASH_MAX];
+	int			 rc;
+
+	if ((rc = body_fields(r, password_spec, NFIELDS(password_spec),
+	    VALID_CREATE, v)))
+		return rc;
+	switch (db_user_get(r, r->user_id, &u)) {
+	case DB_OK:
+		break;
+	case DB_NOTFOUND:
+		return unauthorized(r, 1, "the token's user no longer exists");
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+	/* A stolen token must not become a way to guess the password. */
+	if ((rc = throttle(r, u.email)))
+		return rc;
+	if (!password_verify(v[PW_CURRENT].s, v[PW_CURRENT].len,
+	    u.password_hash, r->conf->bcrypt_cost)) {
+		if ((rc = login_failed(r, u.email)))
+			return rc;
+		resp_header(r, "WWW-Authenticate", "Bearer");
+		return problem(r, 401, "the current password is wrong");
+	}
+	if (password_hash(v[PW_NEW].s, v[PW_NEW].len, r->conf->bcrypt_cost,
+	    hash) == -1) {
+		log_msg(r, "error", "password hashing failed");
+		return problem(r, 500, NULL);
+	}
+	switch (db_user_set_password(r, r->user_id, hash, r->now,
+	    r->claims.jti)) {
+	case DB_OK:
+		return reply_empty(r, 204);
+	case DB_UNAVAILABLE:
+		return db_failed(r, DB_UNAVAILABLE);
+	default:
+		return problem(r, 500, NULL);
+	}
+}

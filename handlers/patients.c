@@ -1,0 +1,212 @@
+/*
+ * /api/patients: each user's own patients (API.md "Patients").  Another
+ * user's patient is indistinguishable from a missing one: the queries are
+ * scoped to the caller, so both are DB_NOTFOUND and both are 404.
+ */
+#include <inttypes.h>
+#include <stddef.h>
+
+#include "common.h"
+#include "handlers.h"
+#include "json.h"
+#include "patients.h"
+#include "req.h"
+
+#define PATIENTS_PATH	"/api/patients"
+
+static const char *const genders[] = {
+	"male", "female", "other", "unknown", NULL
+};
+
+static const struct field_spec patient_spec[] = {
+	{ "name",    F_STRING, 1, 200, F_REQUIRED, NULL },
+	{ "age",     F_INT,    0, 150, F_NULLABLE, NULL },
+	{ "gender",  F_ENUM,   0, 0,   F_NULLABLE, genders },
+	{ "address", F_STRING, 0, 500, F_NULLABLE, NULL },
+};
+enum { P_NAME, P_AGE, P_GENDER, P_ADDRESS };
+
+/* In enum patient_sort order. */
+static const struct sort_spec patient_sorts[] = {
+	{ "id", SK_INT },
+	{ "name", SK_TEXT },
+	{ "createdAt", SK_TIME },
+	{ "updatedAt", SK_TIME },
+};
+static const struct filter_spec patient_filters[] = {
+	{ "q", FILT_TEXT, 200 },
+};
+static const struct list_spec patient_list_spec = {
+	patient_sorts, NFIELDS(patient_sorts), 0,
+	patient_filters, NFIELDS(patient_filters),
+};
+
+static void
+patient_json(struct buf *b, const struct patient *p)
+{
+	buf_puts(b, "{\"id\":");
+	json_int(b, p->id);
+	json_key(b, "name", 0);
+	json_cstr(b, p->name);
+	json_key(b, "age", 0);
+	buf_puts(b, p->age != NULL ? p->age : "null");
+	json_key(b, "gender", 0);
+	json_cstr(b, p->gender);
+	json_key(b, "address", 0);
+	json_cstr(b, p->address);
+	json_key(b, "createdAt", 0);
+	json_time(b, p->created_at);
+	json_key(b, "updatedAt", 0);
+	json_time(b, p->updated_at);
+	buf_putc(b, '}');
+}
+
+/* The reply for one patient (GET, POST, PUT, PATCH). */
+static int
+reply_patient(struct req *r, int status, const struct patient *p)
+{
+	resp_header(r, "ETag", "\"%" PRId64 "\"", p->version);
+	patient_json(&r->out, p);
+	return reply_json(r, status);
+}
+
+static int
+not_found(struct req *r, int64_t id)
+{
+	return problem(r, 404, "patient %" PRId64 " not found", id);
+}
+
+/*
+ * Turns checked fields into a write: a field that was sent is set (to its
+ * value or to null); PUT and POST also set what was left out, to null.
+ */
+static void
+to_write(struct req *r, const struct field_value *v, int full,
+    struct patient_write *w)
+{
+	w->set_name = full || v[P_NAME].present;
+	w->name = v[P_NAME].s;
+	w->set_age = full || v[P_AGE].present;
+	w->age = v[P_AGE].present && !v[P_AGE].is_null ?
+	    arena_printf(r->arena, "%" PRId64, v[P_AGE].i) : NULL;
+	w->set_gender = full || v[P_GENDER].present;
+	w->gender = v[P_GENDER].is_null ? NULL : v[P_GENDER].s;
+	w->set_address = full || v[P_ADDRESS].present;
+	w->address = v[P_ADDRESS].is_null ? NULL : v[P_ADDRESS].s;
+}
+
+int
+patient_create(struct req *r)
+{
+	struct field_value	 v[NFIELDS(patient_spec)];
+	struct patient_write	 w;
+	struct patient		 p;
+	enum db_status		 st;
+	int			 rc;
+
+	if ((rc = body_fields(r, patient_spec, NFIELDS(patient_spec),
+	    VALID_CREATE, v)))
+		return rc;
+	to_write(r, v, 1, &w);
+	if ((st = db_patient_create(r, r->user_id, &w, &p)) != DB_OK)
+		return db_failed(r, st);
+	location(r, PATIENTS_PATH, p.id);
+	return reply_patient(r, 201, &p);
+}
+
+int
+patient_get(struct req *r)
+{
+	struct patient	 p;
+	enum db_status	 st;
+
+	switch ((st = db_patient_get(r, r->user_id, r->ids[0], &p))) {
+	case DB_OK:
+		return reply_patient(r, 200, &p);
+	case DB_NOTFOUND:
+		return not_found(r, r->ids[0]);
+	default:
+		return db_failed(r, st);
+	}
+}
+
+/* PUT replaces the whole record, PATCH only the fields sent. */
+static int
+update(struct req *r, enum valid_mode mode)
+{
+	struct field_value	 v[NFIELDS(patient_spec)];
+	struct patient_write	 w;
+	struct patient		 p;
+	enum db_status		 st;
+	int			 rc;
+
+	if ((rc = body_fields(r, patient_spec, NFIELDS(patient_spec), mode,
+	    v)))
+		return rc;
+	to_write(r, v, mode == VALID_CREATE, &w);
+	switch ((st = db_patient_update(r, r->user_id, r->ids[0], &w, &p))) {
+	case DB_OK:
+		return reply_patient(r, 200, &p);
+	case DB_NOTFOUND:
+		return not_found(r, r->ids[0]);
+	default:
+		return db_failed(r, st);
+	}
+}
+
+int
+patient_put(struct req *r)
+{
+	return update(r, VALID_CREATE);
+}
+
+int
+patient_patch(struct req *r)
+{
+	return update(r, VALID_PATCH);
+}
+
+int
+patient_delete(struct req *r)
+{
+	enum db_status	 st;
+
+	switch ((st = db_patient_delete(r, r->user_id, r->ids[0]))) {
+	case DB_OK:
+		return reply_empty(r, 204);
+	case DB_NOTFOUND:
+		return not_found(r, r->ids[0]);
+	default:
+		return db_failed(r, st);
+	}
+}
+
+int
+patient_list(struct req *r)
+{
+	struct list_params	 lp;
+	struct patient		*rows;
+	const char		**keys;
+	size_t			 n, i;
+	int64_t			 total = -1;
+	int			 rc, want_count, more;
+	enum db_status		 st;
+
+	if ((rc = list_begin(r, &patient_list_spec, &lp, &want_count)))
+		return rc;
+	st = db_patient_list(r, r->user_id, &lp, &rows, &keys, &n, &more);
+	if (st == DB_OK && want_count)
+		st = db_patient_count(r, r->user_id, &lp, &total);
+	if (st != DB_OK)
+		return db_failed(r, st);
+	buf_putc(&r->out, '[');
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			buf_putc(&r->out, ',');
+		patient_json(&r->out, &rows[i]);
+	}
+	buf_putc(&r->out, ']');
+	list_end(r, &patient_list_spec, &lp, more, n ? keys[n - 1] : NULL,
+	    n ? rows[n - 1].id : 0, total);
+	return reply_json(r, 200);
+}

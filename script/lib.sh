@@ -1,0 +1,113 @@
+# Shared by script/server, script/test and script/bench: Debian packages,
+# the build, and the private PostgreSQL cluster.  Sourced, not run.
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+var=$top/var
+pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { say "$(basename "$0"): $*"; exit 1; }
+
+# ensure_packages PKG...: installs what is missing when root, else prints
+# the exact command and stops.
+ensure_packages() {
+	missing=
+	for p in "$@"; do
+		dpkg-query -W -f '${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed' || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		die "missing Debian packages; run as root:
+    apt-get update && apt-get install -y$missing"
+	fi
+	say "installing Debian packages:$missing"
+	apt-get update -qq >&2 &&
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2 ||
+	    die "apt-get install failed"
+	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+}
+
+# What building and running the service needs.
+run_packages="build-essential autoconf automake pkg-config libfcgi-dev
+	libpq-dev libcjson-dev libssl-dev libcrypt-dev postgresql
+	postgresql-contrib nginx-light curl ca-certificates openssl"
+
+# build [configure flags...]: (re)configures when the flags changed, then
+# builds.  Quiet unless something fails.
+build() {
+	flags="$*"
+	cd "$top"
+	if [ ! -f Makefile ] || [ ! -f config.status ] ||
+	    [ "$(cat var/configure-flags 2>/dev/null)" != "$flags" ] ||
+	    [ configure.ac -nt config.status ] || [ Makefile.am -nt Makefile ]; then
+		say "configuring ($flags)"
+		autoreconf -fi >var-autoreconf.log 2>&1 ||
+		    { cat var-autoreconf.log >&2; die "autoreconf failed"; }
+		rm -f var-autoreconf.log
+		./configure -q $flags >&2 || die "configure failed"
+		mkdir -p var && printf '%s' "$flags" > var/configure-flags
+	fi
+	make -s -j"$(nproc)" >&2 || die "build failed"
+}
+
+# The user PostgreSQL runs as when we are root: it refuses to run as root.
+pg_user=medrec
+as_pg() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u "$pg_user" -- "$@"
+	else
+		"$@"
+	fi
+}
+ensure_pg_user() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	id "$pg_user" >/dev/null 2>&1 ||
+	    useradd --system --no-create-home --home-dir /nonexistent \
+		--shell /usr/sbin/nologin "$pg_user"
+}
+
+# start_cluster DIR: creates (once) and starts a private cluster in DIR,
+# reachable only on its socket directory DIR/run with a password kept in
+# DIR/password.  Sets DATABASE_URL.
+start_cluster() {
+	pgdir=$1
+	ensure_pg_user
+	mkdir -p "$pgdir/run"
+	if [ "$(id -u)" -eq 0 ]; then
+		chown "$pg_user" "$pgdir" "$pgdir/run"
+		as_pg test -x "$pgdir" ||
+		    die "user $pg_user cannot reach $pgdir: move the checkout \
+out of a private directory, or set DATABASE_URL"
+	fi
+	chmod 0755 "$pgdir/run"
+	if [ ! -f "$pgdir/data/PG_VERSION" ]; then
+		say "creating a PostgreSQL cluster in $pgdir/data"
+		umask 077
+		head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$pgdir/password"
+		umask 022
+		[ "$(id -u)" -eq 0 ] && chown "$pg_user" "$pgdir/password"
+		as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres -E UTF8 \
+		    --locale=C.UTF-8 --auth=scram-sha-256 \
+		    --pwfile="$pgdir/password" >"$pgdir/initdb.log" 2>&1 ||
+		    { cat "$pgdir/initdb.log" >&2; die "initdb failed"; }
+	fi
+	if ! as_pg "$pgbin/pg_ctl" -D "$pgdir/data" status >/dev/null 2>&1; then
+		as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" \
+		    -w -o "-c listen_addresses='' -c unix_socket_directories='$pgdir/run'" \
+		    start >/dev/null || { tail "$pgdir/postgres.log" >&2; die "PostgreSQL did not start"; }
+		started_cluster=$pgdir
+	fi
+	pw=$(cat "$pgdir/password")
+	PGPASSWORD=$pw "$pgbin/psql" -h "$pgdir/run" -U postgres -d postgres -Atq \
+	    -c "SELECT 1 FROM pg_database WHERE datname = 'medrec'" | grep -q 1 ||
+	    PGPASSWORD=$pw "$pgbin/createdb" -h "$pgdir/run" -U postgres medrec
+	DATABASE_URL="postgresql://postgres:$pw@/medrec?host=$pgdir/run"
+	export DATABASE_URL
+}
+
+stop_cluster() {
+	[ -n "${started_cluster:-}" ] || return 0
+	as_pg "$pgbin/pg_ctl" -D "$started_cluster/data" -m fast stop >/dev/null 2>&1 || :
+	started_cluster=
+}

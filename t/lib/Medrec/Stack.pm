@@ -1,0 +1,863 @@
+package Medrec::Stack;
+
+# A running medrec stack for the black-box tests: a fresh PostgreSQL cluster
+# on a private socket directory, the FastCGI pool (fcgi-app/medrec) and a
+# private nginx on a free loopback port, all under one temp dir.  Modelled on
+# PostgreSQL's PostgreSQL::Test::Cluster and nginx-tests' Test::Nginx.
+#
+#	my $t = Medrec::Stack->shared;		# most test files
+#	my $t = Medrec::Stack->new(env => { WORKERS => 2 });	# kills things
+#	my $r = $t->request(GET => '/api/health');
+#	is($r->{status}, 200, 'health is 200');
+#
+# shared() attaches to the stack t/run-suite started (env MEDREC_STACK names
+# its JSON description) and never stops it; without run-suite it starts a
+# private one.  A stack this process started is stopped, by PID, when the
+# object is destroyed, at done_testing(), or in END, even when a test died;
+# then its logs are checked (as tests) for alerts, sanitizer reports and any
+# password or token new_user() handed out.  The temp dir is kept when a test
+# failed or LEAVE=1.
+#
+# Every method here is a helper, not a test: it die()s on failure and never
+# calls ok().  The helpers that assert live in Medrec::Test.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Exporter qw(import);
+use Fcntl qw(:flock O_WRONLY O_APPEND O_CREAT);
+use File::Basename qw(dirname);
+use File::Path qw(remove_tree);
+use File::Temp qw(tempdir);
+use HTTP::Tiny;
+use IO::Socket::INET;
+use JSON::PP;
+use POSIX qw(WNOHANG setsid _exit);
+use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(wait_until slurp);
+
+# The settings of conf/conf.c: removed from the pool's environment unless a
+# test sets them, so the caller's shell cannot change what a test sees.
+my @CONF_KEYS = qw(LISTEN SOCKET_MODE LISTEN_BACKLOG WORKERS MAX_REQUESTS
+    DB_TIMEOUT AUTO_MIGRATE MIGRATIONS_DIR PORT DATABASE_URL DB_HOST DB_PORT
+    DB_USER DB_PASSWORD DB_NAME JWT_SECRET JWT_TTL BCRYPT_COST
+    LOGIN_MAX_FAILURES LOGIN_MAX_EMAILS_PER_ADDRESS LOGIN_WINDOW
+    LOGIN_MAX_ACCOUNT_FAILURES LOGIN_ACCOUNT_WINDOW LOG_FORMAT
+    PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGOPTIONS);
+
+# The unprivileged user PostgreSQL runs as when we are root (script/lib.sh).
+my $PG_USER = 'medrec';
+
+our $JSON = JSON::PP->new->utf8->canonical;
+
+my @owned;		# stacks this process started, stopped in END
+my $counter = 0;	# for unique emails
+
+###############################################################################
+# Plain utilities (die on misuse, never assert).
+
+# The repository's top directory: t/lib/Medrec/Stack.pm is three levels down.
+sub top {
+	return abs_path(dirname(__FILE__) . '/../../..');
+}
+
+# The newest PostgreSQL bin directory, as script/lib.sh picks it.
+sub pgbin {
+	my @d = sort { _vcmp($a, $b) } grep { -x "$_/initdb" }
+	    glob('/usr/lib/postgresql/*/bin');
+	die "no PostgreSQL under /usr/lib/postgresql/*/bin\n" unless @d;
+	return $d[-1];
+}
+
+sub _vcmp {
+	my ($x, $y) = map { m{/postgresql/([\d.]+)/} ? $1 : 0 } @_;
+	my @x = split /\./, $x;
+	my @y = split /\./, $y;
+	while (@x || @y) {
+		my $c = (shift(@x) // 0) <=> (shift(@y) // 0);
+		return $c if $c;
+	}
+	return 0;
+}
+
+# wait_until($seconds, sub { ... }): polls the sub every 20 ms until it
+# returns true (returns that value) or the deadline passes (returns undef).
+sub wait_until {
+	my ($timeout, $cond, $interval) = @_;
+	my $deadline = time + $timeout;
+	for (;;) {
+		my $v = $cond->();
+		return $v if $v;
+		return undef if time > $deadline;
+		sleep($interval // 0.02);
+	}
+}
+
+sub slurp {
+	my ($path) = @_;
+	open(my $fh, '<:raw', $path) or return '';
+	local $/;
+	my $s = <$fh>;
+	return $s // '';
+}
+
+sub _spew {
+	my ($path, $text, $mode) = @_;
+	open(my $fh, '>', $path) or die "cannot write $path: $!\n";
+	print $fh $text;
+	close($fh) or die "cannot write $path: $!\n";
+	chmod($mode, $path) if defined $mode;
+}
+
+sub _tail {
+	my ($path, $n) = @_;
+	my @l = split /\n/, slurp($path);
+	@l = @l[-$n .. -1] if @l > $n;
+	return "==> $path <==\n" . (@l ? join("\n", @l) . "\n" : "(empty)\n");
+}
+
+sub _random_string {
+	my ($n) = @_;
+	my @c = ('A' .. 'Z', 'a' .. 'z', '0' .. '9');
+	open(my $fh, '<:raw', '/dev/urandom') or die "/dev/urandom: $!\n";
+	read($fh, my $bytes, $n) == $n or die "/dev/urandom: short read\n";
+	return join '', map { $c[ord($_) % @c] } split //, $bytes;
+}
+
+# run_cmd(cmd => [...], env => {K => V or undef}, cwd => dir, as_pg => 1,
+# stdin => text, timeout => seconds): runs a command to completion with
+# stdout and stderr in files; returns { status => $?, out, err, timed_out }.
+# After timeout (default 60 s) it is killed.  Dies only when it cannot run
+# it at all.
+sub run_cmd {
+	my (%o) = @_;
+	my $tmp = tempdir('medrec-cmd-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	my @cmd = @{ $o{cmd} };
+	unshift @cmd, 'runuser', '-u', $PG_USER, '--' if $o{as_pg} && $> == 0;
+	_spew("$tmp/in", $o{stdin} // '');
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		eval {
+			setpgrp(0, 0);
+			chdir($o{cwd} // '/') or die "chdir: $!\n";
+			open(STDIN, '<', "$tmp/in") or die;
+			open(STDOUT, '>', "$tmp/out") or die;
+			open(STDERR, '>', "$tmp/err") or die;
+			_apply_env($o{env}) if $o{env};
+			exec { $cmd[0] } @cmd or die "exec $cmd[0]: $!\n";
+		};
+		print STDERR $@;
+		_exit(127);
+	}
+	my $status;
+	my $done = wait_until($o{timeout} // 60, sub {
+		return 0 unless waitpid($pid, WNOHANG) == $pid;
+		$status = $?;
+		return 1;
+	}, 0.01);
+	unless ($done) {
+		kill('KILL', -$pid);
+		waitpid($pid, 0);
+		$status = $?;
+	}
+	my %r = (status => $status, out => slurp("$tmp/out"),
+	    err => slurp("$tmp/err"), timed_out => !$done);
+	remove_tree($tmp);
+	return \%r;
+}
+
+# The environment without any medrec or libpq setting, plus %set: what a
+# test runs the binary with, so the caller's shell cannot change the result.
+sub clean_env {
+	my (%set) = @_;
+	my %env = map { $_ => undef } @CONF_KEYS;
+	return { %env, %set };
+}
+
+# The binary under test: MEDREC_BIN, else fcgi-app/medrec of this tree.
+sub bin_path {
+	return $ENV{MEDREC_BIN} // top() . '/fcgi-app/medrec';
+}
+
+sub _apply_env {
+	my ($env) = @_;
+	for my $k (keys %$env) {
+		if (defined $env->{$k}) {
+			$ENV{$k} = $env->{$k};
+		} else {
+			delete $ENV{$k};
+		}
+	}
+}
+
+# _spawn(cmd => [...], log => path, cwd => dir, env => {...}): starts a
+# daemon-like child in its own session (so a terminal's Ctrl-C reaches only
+# us, and we stop it in order), output appended to log.  Returns its pid.
+sub _spawn {
+	my (%o) = @_;
+	my @cmd = @{ $o{cmd} };
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		eval {
+			setsid();
+			chdir($o{cwd}) or die "chdir $o{cwd}: $!\n";
+			open(STDIN, '<', '/dev/null') or die;
+			open(STDOUT, '>>', $o{log}) or die "$o{log}: $!\n";
+			open(STDERR, '>&', \*STDOUT) or die;
+			_apply_env($o{env}) if $o{env};
+			exec { $cmd[0] } @cmd or die "exec $cmd[0]: $!\n";
+		};
+		print STDERR $@;
+		_exit(127);
+	}
+	return $pid;
+}
+
+# A loopback port nobody listens on, held (bound) until the caller closes
+# the socket, as nginx-tests' port() holds its ports.
+sub _hold_port {
+	for (1 .. 50) {
+		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
+		    LocalPort => 0, Proto => 'tcp', ReuseAddr => 1,
+		    Listen => 1) or next;
+		return ($s, $s->sockport);
+	}
+	die "no free port on 127.0.0.1\n";
+}
+
+sub _ensure_pg_user {
+	return unless $> == 0;
+	return if defined getpwnam($PG_USER);
+	system('useradd', '--system', '--no-create-home', '--home-dir',
+	    '/nonexistent', '--shell', '/usr/sbin/nologin', $PG_USER) == 0
+	    or die "useradd $PG_USER failed\n";
+}
+
+###############################################################################
+# Starting and attaching.
+
+# Medrec::Stack->new(env => {...}, nginx_workers => 1, tap => 1): starts a
+# private stack.  env overrides the pool's environment (undef deletes).
+sub new {
+	my ($class, %opts) = @_;
+	my $self = bless {
+		owned		=> 1,
+		owner_pid	=> $$,
+		top		=> top(),
+		pgbin		=> pgbin(),
+		tap		=> $opts{tap} // defined $INC{'Test/Builder.pm'},
+		secrets		=> [],
+	}, $class;
+	$self->{bin} = bin_path();
+	die "$self->{bin} is not built: run make\n" unless -x $self->{bin};
+
+	my $dir = tempdir('medrec-XXXXXX', TMPDIR => 1, CLEANUP => 0);
+	chmod(0755, $dir) or die "chmod $dir: $!\n";
+	$self->{dir} = $dir;
+	push @owned, $self;
+	_install_signal_handlers();
+	_register_testing_done() if $self->{tap};
+
+	eval {
+		$self->_init_pg;
+		$self->start_pg;
+		$self->psql('CREATE DATABASE medrec', db => 'postgres');
+		$self->{database_url} =
+		    "postgresql://postgres\@/medrec?host=$self->{sockdir}";
+		$self->{jwt_secret} = _random_string(48);
+		$self->{base_env} = {
+			LISTEN		=> "$dir/pool.sock",
+			SOCKET_MODE	=> '0666',
+			DATABASE_URL	=> $self->{database_url},
+			JWT_SECRET	=> $self->{jwt_secret},
+			MIGRATIONS_DIR	=> "$self->{top}/db/migrations",
+			WORKERS		=> 4,
+			BCRYPT_COST	=> 4,
+			DB_TIMEOUT	=> 5,
+			%{ $opts{env} // {} },
+		};
+		$self->start_pool;
+		$self->_start_nginx($opts{nginx_workers} // 1);
+		$self->wait_ready;
+		1;
+	} or do {
+		my $err = $@;
+		$self->{failed} = 1;
+		$self->stop;
+		die "$err" . "the stack did not start; logs:\n" .
+		    $self->_log_tails;
+	};
+	return $self;
+}
+
+# Medrec::Stack->shared: the suite's shared stack when t/run-suite runs us,
+# else a private one.  Never stops a stack it did not start.
+sub shared {
+	my ($class, %opts) = @_;
+	my $file = $ENV{MEDREC_STACK};
+	return $class->new(%opts) unless defined $file && length $file;
+	my $d = $JSON->decode(slurp($file) || die "cannot read $file\n");
+	my $self = bless {
+		%$d,
+		owned		=> 0,
+		owner_pid	=> $$,
+		secrets		=> [],
+	}, $class;
+	return $self;
+}
+
+# What shared() needs to attach, as written by t/run-suite.
+sub description {
+	my ($self) = @_;
+	my %d = map { $_ => $self->{$_} } qw(url port dir top bin pgbin pgdata
+	    sockdir database_url pool_pid nginx_pid jwt_secret);
+	return \%d;
+}
+
+sub write_description {
+	my ($self, $path) = @_;
+	_spew($path, $JSON->encode($self->description), 0600);
+}
+
+sub _init_pg {
+	my ($self) = @_;
+	my $pg = "$self->{dir}/pg";
+	$self->{pgdata} = "$pg/data";
+	$self->{sockdir} = "$pg/run";
+	$self->{pglog} = "$pg/postgres.log";
+	mkdir($pg) && mkdir("$pg/run") or die "mkdir $pg: $!\n";
+	chmod(0755, $pg, "$pg/run");
+	if ($> == 0) {
+		_ensure_pg_user();
+		my (undef, undef, $uid, $gid) = getpwnam($PG_USER);
+		chown($uid, $gid, $pg, "$pg/run") or die "chown $pg: $!\n";
+	}
+	my $r = run_cmd(as_pg => 1, cwd => $pg, cmd => [
+	    "$self->{pgbin}/initdb", '-D', $self->{pgdata}, '-U', 'postgres',
+	    '-E', 'UTF8', '--locale=C.UTF-8', '--auth=trust', '--no-sync' ]);
+	die "initdb failed:\n$r->{out}$r->{err}" if $r->{status};
+	my $conf = "$self->{pgdata}/postgresql.conf";
+	open(my $fh, '>>', $conf) or die "$conf: $!\n";
+	print $fh <<"EOF";
+
+# Medrec::Stack: a throw-away cluster reachable only on its socket.
+listen_addresses = ''
+unix_socket_directories = '$self->{sockdir}'
+fsync = off
+full_page_writes = off
+synchronous_commit = off
+shared_buffers = 16MB
+max_connections = 60
+log_min_messages = warning
+EOF
+	close($fh) or die "$conf: $!\n";
+}
+
+sub start_pg {
+	my ($self) = @_;
+	my $r = run_cmd(as_pg => 1, cwd => "$self->{dir}/pg", cmd => [
+	    "$self->{pgbin}/pg_ctl", '-D', $self->{pgdata}, '-l',
+	    $self->{pglog}, '-w', '-t', '30', 'start' ]);
+	die "pg_ctl start failed:\n$r->{out}$r->{err}" . _tail($self->{pglog}, 20)
+	    if $r->{status};
+	$self->{pg_running} = 1;
+}
+
+# stop_pg('fast' | 'immediate' | 'smart')
+sub stop_pg {
+	my ($self, $mode) = @_;
+	my $r = run_cmd(as_pg => 1, cwd => "$self->{dir}/pg", cmd => [
+	    "$self->{pgbin}/pg_ctl", '-D', $self->{pgdata}, '-m',
+	    $mode // 'fast', '-w', '-t', '30', 'stop' ]);
+	die "pg_ctl stop failed:\n$r->{out}$r->{err}" if $r->{status};
+	$self->{pg_running} = 0;
+}
+
+# The pool's environment: the caller's, without any medrec setting, plus
+# ours, plus the test's.
+sub pool_env {
+	my ($self, %extra) = @_;
+	return clean_env(%{ $self->{base_env} }, %extra);
+}
+
+# start_pool(%env): starts the pool master (env as in new(), on top of the
+# stack's).  pool.log collects its output, appended across restarts.
+sub start_pool {
+	my ($self, %extra) = @_;
+	die "the pool is already running\n" if $self->pool_alive;
+	$self->{pool_env} = $self->pool_env(%extra);
+	$self->{pool_pid} = _spawn(cmd => [ $self->{bin} ],
+	    cwd => $self->{dir}, log => $self->pool_log_path,
+	    env => $self->{pool_env});
+	delete $self->{pool_status};
+	return $self->{pool_pid};
+}
+
+sub _start_nginx {
+	my ($self, $workers) = @_;
+	my $dir = "$self->{dir}/nginx";
+	my ($sock, $port) = _hold_port();
+	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
+	    "127.0.0.1:$port", "$self->{dir}/pool.sock" ],
+	    env => { NGINX_WORKERS => $workers });
+	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
+	$self->{port} = $port;
+	$self->{url} = "http://127.0.0.1:$port";
+	close($sock);	# as late as possible: nginx binds it next
+	$self->{nginx_pid} = _spawn(cwd => $dir, log => "$dir/stderr.log",
+	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf",
+	    '-e', "$dir/error.log", '-g', 'daemon off;' ]);
+}
+
+# Waits until GET /api/health answers 200; dies with the logs' tails after
+# $timeout seconds (30) or when the pool or nginx exits.
+sub wait_ready {
+	my ($self, $timeout) = @_;
+	my $why;
+	my $ok = wait_until($timeout // 30, sub {
+		if ($self->{owned} && !$self->pool_alive) {
+			$why = 'the pool exited' . _status_text(
+			    $self->{pool_status});
+			return 1;
+		}
+		if ($self->{owned} && !_child_alive($self->{nginx_pid})) {
+			$why = 'nginx exited';
+			return 1;
+		}
+		return $self->request(GET => '/api/health')->{status} == 200;
+	}, 0.05);
+	$why //= 'no 200 from GET /api/health in ' . ($timeout // 30) . ' s'
+	    unless $ok;
+	die "$why\n" . $self->_log_tails if $why;
+}
+
+sub _status_text {
+	my ($st) = @_;
+	return '' unless defined $st;
+	return " with status " . ($st >> 8) if ($st & 127) == 0;
+	return " on signal " . ($st & 127);
+}
+
+# Is $pid (our child) still running?  Reaps it when it ended.
+sub _child_alive {
+	my ($pid, $status_ref) = @_;
+	return 0 unless $pid;
+	my $r = waitpid($pid, WNOHANG);
+	if ($r == $pid) {
+		$$status_ref = $? if $status_ref;
+		return 0;
+	}
+	return 1 if $r == 0;
+	return kill(0, $pid) ? 1 : 0;	# not our child (shared stack)
+}
+
+###############################################################################
+# Accessors.
+
+sub url {
+	my ($self, $path) = @_;
+	return $self->{url} . ($path // '');
+}
+
+sub dir		{ $_[0]{dir} }
+sub port	{ $_[0]{port} }
+sub pool_pid	{ $_[0]{pool_pid} }
+sub nginx_pid	{ $_[0]{nginx_pid} }
+sub database_url { $_[0]{database_url} }
+sub sockdir	{ $_[0]{sockdir} }
+sub bin		{ $_[0]{bin} }
+sub top_dir	{ $_[0]{top} }
+sub owned	{ $_[0]{owned} }
+sub pool_log_path { "$_[0]{dir}/pool.log" }
+sub nginx_error_log_path { "$_[0]{dir}/nginx/error.log" }
+sub pool_log	{ slurp($_[0]->pool_log_path) }
+sub nginx_error_log { slurp($_[0]->nginx_error_log_path) }
+sub pg_log	{ slurp("$_[0]{dir}/pg/postgres.log") }
+
+# The database URL for another database of the same cluster.
+sub database_url_for {
+	my ($self, $db) = @_;
+	return "postgresql://postgres\@/$db?host=$self->{sockdir}";
+}
+
+###############################################################################
+# HTTP.
+
+# request($method, $path, json => $data | body => $bytes, content_type => ..,
+# headers => {..}, token => $jwt): returns { status, reason, headers (names
+# lower-cased), body, json (decoded when the type is JSON) }.  Status 599
+# means the connection failed (HTTP::Tiny's convention).
+sub request {
+	my ($self, $method, $path, %o) = @_;
+	my %h = %{ $o{headers} // {} };
+	my $body = $o{body};
+	if (exists $o{json}) {
+		$body = $JSON->encode($o{json});
+		$h{'Content-Type'} //= 'application/json';
+	}
+	$h{'Content-Type'} = $o{content_type} if defined $o{content_type};
+	$h{Authorization} = "Bearer $o{token}" if defined $o{token};
+	my %args = (headers => \%h);
+	$args{content} = $body if defined $body;
+	# Connection: close, so a stopped or reloaded nginx never leaves a
+	# stale kept-alive connection behind.
+	my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $o{timeout} // 30,
+	    agent => 'medrec-tests/1');
+	local $SIG{PIPE} = 'IGNORE';
+	my $r = $http->request($method, $self->url($path), \%args);
+	my %res = (status => $r->{status}, reason => $r->{reason},
+	    headers => $r->{headers} // {}, body => $r->{content} // '');
+	my $ct = $res{headers}{'content-type'} // '';
+	if ($ct =~ m{^application/(?:problem\+)?json\b}i && length $res{body}) {
+		$res{json} = eval { $JSON->decode($res{body}) };
+		$res{json_error} = $@ unless defined $res{json};
+	}
+	return \%res;
+}
+
+# bg(sub { ... }): runs the sub in a child process and returns an object
+# whose wait($timeout) gives what it returned (through JSON), or undef when
+# it did not finish in time; done() says whether it has.  For requests that
+# block, or that must overlap a signal.
+sub bg {
+	my ($self, $code) = @_;
+	pipe(my $rd, my $wr) or die "pipe: $!\n";
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		close($rd);
+		my $res = eval { $code->() } // { status => 'died', body => "$@" };
+		print $wr $JSON->encode([$res]);
+		close($wr);
+		_exit(0);
+	}
+	close($wr);
+	return bless { pid => $pid, fh => $rd, owner => $$ },
+	    'Medrec::Stack::Pending';
+}
+
+# request_bg(same arguments as request): request() in the background.
+sub request_bg {
+	my ($self, @args) = @_;
+	return $self->bg(sub { $self->request(@args) });
+}
+
+# new_user(): registers a fresh user (unique email) through the API and
+# returns { id, name, email, password, token }.
+sub new_user {
+	my ($self, %o) = @_;
+	$counter++;
+	my $tag = sprintf('%d-%d-%s', $$, $counter, lc _random_string(6));
+	my %u = (
+		name		=> $o{name} // "Test User $counter",
+		email		=> $o{email} // "user-$tag\@example.org",
+		password	=> $o{password} // 'pw ' . _random_string(20),
+	);
+	$self->remember_secret($u{password});
+	my $r = $self->request(POST => '/api/auth/register', json => {
+	    name => $u{name}, email => $u{email}, password => $u{password} });
+	die "register $u{email}: $r->{status} $r->{body}\n"
+	    unless $r->{status} == 201 && $r->{json} && $r->{json}{token};
+	$u{token} = $r->{json}{token};
+	$u{id} = $r->{json}{user}{id};
+	$self->remember_secret($u{token});
+	return \%u;
+}
+
+# Secrets must never reach a log: the checks at teardown look for each.  They
+# are kept in a file too, so t/run-suite sees those of every test process.
+sub remember_secret {
+	my ($self, $s) = @_;
+	push @{ $self->{secrets} }, $s;
+	sysopen(my $fh, "$self->{dir}/secrets", O_WRONLY | O_APPEND | O_CREAT,
+	    0600) or die "$self->{dir}/secrets: $!\n";
+	flock($fh, LOCK_EX);
+	syswrite($fh, "$s\n");
+	close($fh);
+}
+
+sub secrets {
+	my ($self) = @_;
+	my %seen;
+	return grep { length && !$seen{$_}++ } @{ $self->{secrets} },
+	    split(/\n/, slurp("$self->{dir}/secrets")),
+	    grep { defined } $self->{jwt_secret};
+}
+
+###############################################################################
+# SQL.
+
+# psql($sql, db => 'medrec'): runs $sql as the superuser; returns the output
+# (unaligned, tuples only, '|' between columns), without the final newline.
+sub psql {
+	my ($self, $sql, %o) = @_;
+	my $r = run_cmd(stdin => $sql, cmd => [ "$self->{pgbin}/psql", '-X',
+	    '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', $self->{sockdir},
+	    '-U', 'postgres', '-d', $o{db} // 'medrec', '-f', '-' ]);
+	die "psql failed ($sql):\n$r->{err}" if $r->{status};
+	chomp(my $out = $r->{out});
+	return $out;
+}
+
+# psql_bg($sql): the same in the background, for a session that holds a
+# lock; returns the pid (wait for it with waitpid).
+sub psql_bg {
+	my ($self, $sql, %o) = @_;
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		my $r = eval { run_cmd(stdin => $sql, cmd => [
+		    "$self->{pgbin}/psql", '-X', '-q', '-A', '-t', '-v',
+		    'ON_ERROR_STOP=1', '-h', $self->{sockdir}, '-U', 'postgres',
+		    '-d', $o{db} // 'medrec', '-f', '-' ]) };
+		print STDERR $r->{err} if $r && $r->{status};
+		_exit($r && !$r->{status} ? 0 : 1);
+	}
+	return $pid;
+}
+
+###############################################################################
+# Processes.
+
+sub pool_alive {
+	my ($self) = @_;
+	return 0 unless $self->{pool_pid};
+	return 0 if defined $self->{pool_status};
+	return _child_alive($self->{pool_pid}, \$self->{pool_status})
+	    if $self->{owned};
+	return kill(0, $self->{pool_pid}) ? 1 : 0;
+}
+
+# The pids of the pool master's children (the workers), sorted, from
+# /proc/*/stat.
+sub worker_pids {
+	my ($self) = @_;
+	return children_of($self->{pool_pid});
+}
+
+sub children_of {
+	my ($ppid) = @_;
+	my @kids;
+	for my $stat (glob('/proc/[0-9]*/stat')) {
+		my $s = slurp($stat) or next;
+		# pid (comm) state ppid ...; comm may hold spaces and ')'.
+		$s =~ /^(\d+) \(.*\) \S+ (\d+) /s or next;
+		push @kids, $1 + 0 if $2 == $ppid;
+	}
+	@kids = sort { $a <=> $b } @kids;
+	return @kids;	# an array: its count in scalar context
+}
+
+sub signal_pool {
+	my ($self, $sig) = @_;
+	die "no pool to signal\n" unless $self->{pool_pid};
+	kill($sig, $self->{pool_pid}) or die "kill $sig $self->{pool_pid}: $!\n";
+}
+
+# wait_pool($timeout): waits for the pool master (our child) to exit;
+# returns its wait status, or undef when it is still running.
+sub wait_pool {
+	my ($self, $timeout) = @_;
+	die "the shared stack's pool is not ours to wait for\n"
+	    unless $self->{owned};
+	wait_until($timeout, sub { !$self->pool_alive }, 0.01);
+	return $self->{pool_status};
+}
+
+# stop_pool(): SIGTERM the master and wait (SIGKILL after 70 s: the pool
+# itself gives busy workers 60 s).  Returns the wait status.
+sub stop_pool {
+	my ($self) = @_;
+	return $self->{pool_status} unless $self->pool_alive;
+	kill('TERM', $self->{pool_pid});
+	unless (defined $self->wait_pool(70)) {
+		kill('KILL', $self->{pool_pid});
+		$self->wait_pool(5);
+	}
+	return $self->{pool_status};
+}
+
+# reload_nginx(): SIGHUP, then wait until nginx's workers are new ones.
+sub reload_nginx {
+	my ($self) = @_;
+	my %old = map { $_ => 1 } children_of($self->{nginx_pid});
+	kill('HUP', $self->{nginx_pid}) or die "kill HUP nginx: $!\n";
+	wait_until(10, sub {
+		my @new = grep { !$old{$_} } children_of($self->{nginx_pid});
+		return @new > 0;
+	}) or die "nginx did not reload in 10 s\n" . _tail(
+	    $self->nginx_error_log_path, 20);
+}
+
+sub _stop_nginx {
+	my ($self) = @_;
+	my $pid = $self->{nginx_pid};
+	return unless _child_alive($pid);
+	kill('QUIT', $pid);
+	return if wait_until(10, sub { !_child_alive($pid) }, 0.01);
+	kill('TERM', $pid);
+	return if wait_until(5, sub { !_child_alive($pid) }, 0.01);
+	kill('KILL', $pid);
+	waitpid($pid, 0);
+}
+
+# stop(): stops what this process started, by PID, in order: the pool (so
+# it finishes its requests), nginx, PostgreSQL.  Idempotent; a no-op for an
+# attached stack.
+sub stop {
+	my ($self) = @_;
+	return unless $self->{owned} && $self->{owner_pid} == $$;
+	return if $self->{stopped}++;
+	local ($?, $@);
+	eval { $self->stop_pool };
+	eval { $self->_stop_nginx };
+	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
+		eval { $self->stop_pg('immediate') };
+	}
+	@owned = grep { $_ != $self } @owned;
+}
+
+# The log checks, as { check name => [ offending lines ] }: what
+# t/run-suite reports and the teardown tests assert.  Not a test itself.
+sub log_problems {
+	my ($self) = @_;
+	my %p;
+	my %logs = (
+		'pool.log'	  => $self->pool_log,
+		'nginx error.log' => $self->nginx_error_log,
+	);
+	for my $name (sort keys %logs) {
+		my $check = "$name has no [alert], [emerg] or sanitizer report";
+		$p{$check} = [ grep { /\[alert\]|\[emerg\]|AddressSanitizer|
+		    LeakSanitizer|runtime\ error:/x } split /\n/, $logs{$name} ];
+	}
+	# The access log too: a token must not leak through a logged URL.
+	$logs{'nginx access log'} =
+	    slurp("$self->{dir}/nginx/medrec-access.log");
+	my @secrets = $self->secrets;
+	my $check = 'no password, token or JWT secret reaches a log';
+	$p{$check} = [];
+	for my $name (sort keys %logs) {
+		my $n = grep { index($logs{$name}, $_) >= 0 } @secrets;
+		push @{ $p{$check} }, "$name holds $n of them" if $n;
+	}
+	$p{$check} = [ 'no secrets were recorded to look for' ]
+	    unless @secrets;
+	return \%p;
+}
+
+# Stops the stack, runs the log checks as tests when Test::More is in use,
+# keeps the dir on failure or LEAVE=1, else removes it.
+sub _teardown {
+	my ($self) = @_;
+	return unless $self->{owned} && $self->{owner_pid} == $$;
+	return if $self->{torn_down}++;
+	$self->stop;
+	my $failed = $self->{failed} || $?;
+	if ($self->{tap} && $INC{'Test/Builder.pm'}) {
+		require Medrec::Test;
+		Medrec::Test::logs_are_clean($self);
+		$failed ||= !Test::Builder->new->is_passing;
+	} else {
+		$failed ||= grep { @$_ } values %{ $self->log_problems };
+	}
+	print STDERR "DEBUG failed=$failed q=$? f=".($self->{failed}//"")."\n";
+	if ($failed || $ENV{LEAVE}) {
+		print STDERR "# kept the stack's directory: $self->{dir}\n";
+	} else {
+		remove_tree($self->{dir});
+	}
+}
+
+# finish(failed => 1): stop(), the log checks, and the temp dir removed
+# unless something failed (or LEAVE=1).  What DESTROY and END do.
+sub finish {
+	my ($self, %o) = @_;
+	$self->{failed} = 1 if $o{failed};
+	$self->_teardown;
+}
+
+sub _log_tails {
+	my ($self) = @_;
+	my $d = $self->{dir};
+	return join '', map { _tail($_, 30) } grep { -e }
+	    "$d/pool.log", "$d/nginx/error.log", "$d/nginx/stderr.log",
+	    "$d/pg/postgres.log";
+}
+
+sub DESTROY {
+	my ($self) = @_;
+	$self->_teardown;
+}
+
+# Ctrl-C or a kill while a test runs: die, so that END stops the stacks.
+sub _install_signal_handlers {
+	for my $sig (qw(INT TERM HUP)) {
+		next if defined $SIG{$sig} && $SIG{$sig} ne 'DEFAULT'
+		    && $SIG{$sig} ne '';
+		$SIG{$sig} = sub { $? = 128 + 1; exit(130) };
+	}
+}
+
+# At done_testing (before the plan is printed) and in END: stop what we
+# started and check its logs, so the checks count in the plan.
+my $registered;
+sub _register_testing_done {
+	return if $registered++;
+	require Test2::API;
+	Test2::API::test2_add_callback_testing_done(sub {
+		$_->_teardown for reverse @owned;
+	});
+}
+
+END {
+	$_->_teardown for reverse @owned;
+}
+
+package Medrec::Stack::Pending;
+
+use POSIX qw(WNOHANG);
+use Time::HiRes qw(time);
+
+sub pid { $_[0]{pid} }
+
+# wait($timeout): the response, or undef when none came in time.
+sub wait {
+	my ($self, $timeout) = @_;
+	return $self->{res}[0] if $self->{res};
+	my ($fh, $buf, $eof) = ($self->{fh}, '', 0);
+	my $deadline = time + ($timeout // 30);
+	my $rin = '';
+	vec($rin, fileno($fh), 1) = 1;
+	while (!$eof && time < $deadline) {
+		my $n = select(my $rout = $rin, undef, undef,
+		    $deadline - time);
+		next if $n <= 0;
+		my $got = sysread($fh, $buf, 65536, length $buf);
+		$eof = 1 if !$got;
+	}
+	return undef unless $eof;
+	waitpid($self->{pid}, 0);
+	close($fh);
+	my $v = eval { $Medrec::Stack::JSON->decode($buf) };
+	$self->{res} = $v ? $v : [ { status => 'garbled', body => $buf } ];
+	return $self->{res}[0];
+}
+
+# done(): has the response arrived (without waiting)?
+sub done {
+	my ($self) = @_;
+	return 1 if $self->{res};
+	my $rin = '';
+	vec($rin, fileno($self->{fh}), 1) = 1;
+	return select(my $rout = $rin, undef, undef, 0) > 0;
+}
+
+sub DESTROY {
+	my ($self) = @_;
+	return if $self->{res} || $self->{owner} != $$;
+	kill('KILL', $self->{pid});
+	waitpid($self->{pid}, 0);
+}
+
+1;
