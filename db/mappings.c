@@ -11,6 +11,7 @@
 
 #include "dbpriv.h"
 #include "list.h"
+#include "log.h"
 #include "mappings.h"
 #include "req.h"
 
@@ -48,7 +49,7 @@
 	"d.contact_info, d.version, d.created_at, d.updated_at, "	\
 	"m.id AS mapping_id, m.created_at AS assigned_at "		\
 	"FROM patient_doctors m JOIN doctors d ON d.id = m.doctor_id "	\
-	"WHERE m.patient_id = $2 AND m.user_id = $1) a "		\
+	"WHERE m.patient_id = $2) a "					\
 	"WHERE " after " ORDER BY " order " LIMIT $5 OFFSET $6) x ON true "\
 	"ORDER BY " order
 
@@ -175,8 +176,11 @@ db_mapping_create(struct req *r, int64_t owner, int64_t patient_id,
 	if ((st = db_exec(r, &stmts[STMT_CREATE], params, &res, NULL)) !=
 	    DB_OK)
 		return st;
-	if (PQntuples(res) != 1)
+	if (PQntuples(res) != 1) {
+		log_msg(r, "error", "statement %s gave %d rows, not 1",
+		    stmts[STMT_CREATE].name, PQntuples(res));
 		return DB_ERROR;
+	}
 	if (!is_true(res, 0, 0)) {
 		*missing = MAPPING_MISSING_PATIENT;
 		return DB_NOTFOUND;

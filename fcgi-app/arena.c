@@ -152,8 +152,12 @@ arena_reset(struct arena *a)
 	}
 	for (b = a->head; b != a->first; b = next) {
 		next = b->next;
+		explicit_bzero(b->data, b->used);
 		free(b);
 	}
+	/* Requests carry passwords and tokens: leave none of them behind
+	 * in memory the next request (or a core dump) could show. */
+	explicit_bzero(a->first->data, a->first->used);
 	a->head = a->first;
 	a->first->used = 0;
 	a->footprint = sizeof(*a) + sizeof(struct block) + ARENA_BLOCK;

@@ -1,11 +1,13 @@
 /*
  * medrec: the healthcare records API as a prefork FastCGI pool.
  *
- *	medrec [-c file] [--migrate]
+ *	medrec [-c file] [--migrate | --routes]
  *
  * Loads the configuration, applies pending migrations, opens the listening
  * socket and hands over to the master loop (pool.c).  --migrate applies the
  * migrations and exits, for deployments that migrate as a separate step.
+ * --routes prints the route table ("METHOD pattern auth"), which a test
+ * compares with the OpenAPI document.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +23,15 @@
 #include "conf.h"
 #include "db.h"
 #include "log.h"
+#include "password.h"
 #include "pool.h"
+#include "route.h"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: medrec [-c config-file] [--migrate]\n");
+	fprintf(stderr, "usage: medrec [-c config-file] [--migrate | "
+	    "--routes]\n");
 	exit(2);
 }
 
@@ -37,12 +42,23 @@ is_unix_path(const char *listen)
 	return strchr(listen, ':') == NULL;
 }
 
+static void
+print_routes(void)
+{
+	const struct route	*rt;
+
+	for (rt = routes; rt->method != NULL; rt++)
+		printf("%s %s %s\n", rt->method, rt->pattern,
+		    rt->auth == AUTH_USER ? "user" : "public");
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "migrate", no_argument, NULL, 'm' },
+		{ "routes", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -59,6 +75,9 @@ main(int argc, char *argv[])
 		case 'm':
 			migrate_only = 1;
 			break;
+		case 'r':
+			print_routes();
+			return 0;
 		default:
 			usage();
 		}
@@ -103,6 +122,10 @@ main(int argc, char *argv[])
 		log_msg(NULL, "error", "fcntl: %s", strerror(errno));
 		return 1;
 	}
+
+	/* Make the dummy hash for unknown emails once, here, so that every
+	 * worker inherits it and no login pays for it. */
+	(void)password_verify("", 0, NULL, conf.bcrypt_cost);
 
 	rc = pool_run(&conf, conf_file, fd);
 	close(fd);

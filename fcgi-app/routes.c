@@ -26,5 +26,17 @@ const struct route routes[] = {
 	{ "PATCH",  "/api/patients/:id",    patient_patch,   AUTH_USER, BODY_JSON },
 	{ "DELETE", "/api/patients/:id",    patient_delete,  AUTH_USER, BODY_NONE },
 
+	{ "POST",   "/api/doctors",         doctor_create,   AUTH_USER, BODY_JSON },
+	{ "GET",    "/api/doctors",         doctor_list,     AUTH_NONE, BODY_NONE },
+	{ "GET",    "/api/doctors/:id",     doctor_get,      AUTH_NONE, BODY_NONE },
+	{ "PUT",    "/api/doctors/:id",     doctor_put,      AUTH_USER, BODY_JSON },
+	{ "PATCH",  "/api/doctors/:id",     doctor_patch,    AUTH_USER, BODY_JSON },
+	{ "DELETE", "/api/doctors/:id",     doctor_delete,   AUTH_USER, BODY_NONE },
+
+	{ "POST",   "/api/mappings",        mapping_create,  AUTH_USER, BODY_JSON },
+	{ "GET",    "/api/mappings",        mapping_list,    AUTH_USER, BODY_NONE },
+	{ "GET",    "/api/mappings/patient/:id", mapping_list_by_patient, AUTH_USER, BODY_NONE },
+	{ "DELETE", "/api/mappings/:id",    mapping_delete,  AUTH_USER, BODY_NONE },
+
 	{ NULL,		NULL,		NULL,		AUTH_NONE, BODY_NONE },
 };

@@ -192,6 +192,9 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 
 	dispatch(&r, fr->in);
 	respond(&r, fr->out);
+	/* FCGX_Finish_r frees the params that method and path point into. */
+	r.method = arena_strdup(a, r.method);
+	r.path = arena_strdup(a, r.path);
 	FCGX_Finish_r(fr);
 	log_request(&r, now_ms() - t0);
 	arena_reset(a);

@@ -111,15 +111,16 @@ reply_token(struct req *r, int status, const struct user *u)
 int
 auth_require(struct req *r)
 {
-	const char		*h, *tok;
-	size_t			 len;
 	static const char *const why[JWT_STATUS__MAX] = {
 		[JWT_MALFORMED] = "the token is malformed",
 		[JWT_BAD_SIGNATURE] = "the token's signature is not valid",
 		[JWT_EXPIRED] = "the token has expired",
 		[JWT_NOT_YET_VALID] = "the token is not valid yet",
 	};
-	enum jwt_status		 js;
+	const char	*h, *tok;
+	size_t		 len;
+	enum jwt_status	 js;
+	enum db_status	 st;
 
 	if ((h = req_param(r, "HTTP_AUTHORIZATION")) == NULL || *h == '\0')
 		return unauthorized(r, 0, "this route needs a bearer token");
@@ -135,19 +136,15 @@ auth_require(struct req *r)
 	if (js != JWT_OK)
 		return unauthorized(r, 1, why[js]);
 
-	switch (db_user_auth_check(r, r->claims.sub, r->claims.jti,
-	    r->claims.iat)) {
-	case DB_OK:
-		r->user_id = r->claims.sub;
-		return 0;
-	case DB_NOTFOUND:
+	st = db_user_auth_check(r, r->claims.sub, r->claims.jti,
+	    r->claims.iat);
+	if (st == DB_NOTFOUND)
 		return unauthorized(r, 1, "the token has been revoked or its "
 		    "user no longer exists");
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	if (st != DB_OK)
+		return db_failed(r, st);
+	r->user_id = r->claims.sub;
+	return 0;
 }
 
 int
@@ -156,6 +153,7 @@ auth_register(struct req *r)
 	struct field_value	 v[NFIELDS(register_spec)];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
+	enum db_status		 st;
 	int			 rc;
 
 	if ((rc = body_fields(r, register_spec, NFIELDS(register_spec),
@@ -166,16 +164,12 @@ auth_register(struct req *r)
 		log_msg(r, "error", "password hashing failed");
 		return problem(r, 500, NULL);
 	}
-	switch (db_user_create(r, v[REG_NAME].s, v[REG_EMAIL].s, hash, &u)) {
-	case DB_OK:
-		break;
-	case DB_CONFLICT:
+	st = db_user_create(r, v[REG_NAME].s, v[REG_EMAIL].s, hash, &u);
+	explicit_bzero(hash, sizeof(hash));
+	if (st == DB_CONFLICT)
 		return problem(r, 409, "a user with this email already exists");
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	if (st != DB_OK)
+		return db_failed(r, st);
 	resp_header(r, "Location", "/api/auth/me");
 	return reply_token(r, 201, &u);
 }
@@ -191,26 +185,30 @@ throttle(struct req *r, const char *email)
 	const struct conf	*c = r->conf;
 	struct throttle		 t;
 	int64_t			 retry = 0;
+	enum db_status		 st;
+	int			 limited = 0;
 
-	switch (db_login_throttle(r, email, r->remote_addr, c->throttle_window,
-	    c->throttle_account_window, &t)) {
-	case DB_OK:
-		break;
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
-	if (t.pair >= c->throttle_pair_max && t.pair_retry > retry)
+	st = db_login_throttle(r, email, r->remote_addr, c->throttle_window,
+	    c->throttle_account_window, &t);
+	if (st != DB_OK)
+		return db_failed(r, st);
+	/* The wait is that of the longest window that is full. */
+	if (t.pair >= c->throttle_pair_max) {
+		limited = 1;
 		retry = t.pair_retry;
-	if (t.address >= c->throttle_addr_max && t.address_retry > retry)
-		retry = t.address_retry;
-	if (t.account >= c->throttle_account_max && t.account_retry > retry)
-		retry = t.account_retry;
-	if (t.pair < c->throttle_pair_max && t.address < c->throttle_addr_max &&
-	    t.account < c->throttle_account_max)
+	}
+	if (t.address >= c->throttle_addr_max) {
+		limited = 1;
+		retry = t.address_retry > retry ? t.address_retry : retry;
+	}
+	if (t.account >= c->throttle_account_max) {
+		limited = 1;
+		retry = t.account_retry > retry ? t.account_retry : retry;
+	}
+	if (!limited)
 		return 0;
-	resp_header(r, "Retry-After", "%lld", (long long)(retry > 0 ? retry : 1));
+	resp_header(r, "Retry-After", "%lld",
+	    (long long)(retry > 0 ? retry : 1));
 	return problem(r, 429, "too many failed logins, try again later");
 }
 
@@ -219,12 +217,13 @@ static int
 login_failed(struct req *r, const char *email)
 {
 	const struct conf	*c = r->conf;
+	enum db_status		 st;
 	int			 keep;
 
 	keep = c->throttle_window > c->throttle_account_window ?
 	    c->throttle_window : c->throttle_account_window;
-	if (db_login_failed(r, email, r->remote_addr, keep) == DB_UNAVAILABLE)
-		return db_failed(r, DB_UNAVAILABLE);
+	if ((st = db_login_failed(r, email, r->remote_addr, keep)) != DB_OK)
+		return db_failed(r, st);
 	return 0;
 }
 
@@ -242,10 +241,8 @@ auth_login(struct req *r)
 	if ((rc = throttle(r, v[LOGIN_EMAIL].s)))
 		return rc;
 	st = db_user_get_by_email(r, v[LOGIN_EMAIL].s, &u);
-	if (st == DB_UNAVAILABLE)
-		return db_failed(r, DB_UNAVAILABLE);
 	if (st != DB_OK && st != DB_NOTFOUND)
-		return problem(r, 500, NULL);
+		return db_failed(r, st);
 	/* Verify against a dummy hash so unknown emails take as long as
 	 * wrong passwords. */
 	match = password_verify(v[LOGIN_PASSWORD].s, v[LOGIN_PASSWORD].len,
@@ -255,9 +252,9 @@ auth_login(struct req *r)
 			return rc;
 		return problem(r, 401, "the email or password is wrong");
 	}
-	if (db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr) ==
-	    DB_UNAVAILABLE)
-		return db_failed(r, DB_UNAVAILABLE);
+	st = db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr);
+	if (st != DB_OK)
+		return db_failed(r, st);
 	return reply_token(r, 200, &u);
 }
 
@@ -265,45 +262,35 @@ int
 auth_me(struct req *r)
 {
 	struct user	 u;
+	enum db_status	 st;
 
-	switch (db_user_get(r, r->user_id, &u)) {
-	case DB_OK:
-		user_json(&r->out, &u);
-		return reply_json(r, 200);
-	case DB_NOTFOUND:
+	if ((st = db_user_get(r, r->user_id, &u)) == DB_NOTFOUND)
 		return unauthorized(r, 1, "the token's user no longer exists");
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	if (st != DB_OK)
+		return db_failed(r, st);
+	user_json(&r->out, &u);
+	return reply_json(r, 200);
 }
 
 int
 auth_logout(struct req *r)
 {
-	switch (db_user_revoke_token(r, r->user_id, r->claims.jti,
-	    r->claims.exp)) {
-	case DB_OK:
-		return reply_empty(r, 204);
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	enum db_status	 st;
+
+	st = db_user_revoke_token(r, r->user_id, r->claims.jti, r->claims.exp);
+	if (st != DB_OK)
+		return db_failed(r, st);
+	return reply_empty(r, 204);
 }
 
 int
 auth_logout_all(struct req *r)
 {
-	switch (db_user_revoke_all(r, r->user_id, r->now)) {
-	case DB_OK:
-		return reply_empty(r, 204);
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	enum db_status	 st;
+
+	if ((st = db_user_revoke_all(r, r->user_id, r->now)) != DB_OK)
+		return db_failed(r, st);
+	return reply_empty(r, 204);
 }
 
 int
@@ -312,21 +299,16 @@ auth_password(struct req *r)
 	struct field_value	 v[NFIELDS(password_spec)];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
+	enum db_status		 st;
 	int			 rc;
 
 	if ((rc = body_fields(r, password_spec, NFIELDS(password_spec),
 	    VALID_CREATE, v)))
 		return rc;
-	switch (db_user_get(r, r->user_id, &u)) {
-	case DB_OK:
-		break;
-	case DB_NOTFOUND:
+	if ((st = db_user_get(r, r->user_id, &u)) == DB_NOTFOUND)
 		return unauthorized(r, 1, "the token's user no longer exists");
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	if (st != DB_OK)
+		return db_failed(r, st);
 	/* A stolen token must not become a way to guess the password. */
 	if ((rc = throttle(r, u.email)))
 		return rc;
@@ -342,13 +324,9 @@ auth_password(struct req *r)
 		log_msg(r, "error", "password hashing failed");
 		return problem(r, 500, NULL);
 	}
-	switch (db_user_set_password(r, r->user_id, hash, r->now,
-	    r->claims.jti)) {
-	case DB_OK:
-		return reply_empty(r, 204);
-	case DB_UNAVAILABLE:
-		return db_failed(r, DB_UNAVAILABLE);
-	default:
-		return problem(r, 500, NULL);
-	}
+	st = db_user_set_password(r, r->user_id, hash, r->now, r->claims.jti);
+	explicit_bzero(hash, sizeof(hash));
+	if (st != DB_OK)
+		return db_failed(r, st);
+	return reply_empty(r, 204);
 }

@@ -34,4 +34,26 @@ int	patient_put(struct req *);
 int	patient_patch(struct req *);
 int	patient_delete(struct req *);
 
+/* handlers/doctors.c */
+struct buf;
+struct doctor;
+
+int	doctor_create(struct req *);
+int	doctor_list(struct req *);
+int	doctor_get(struct req *);
+int	doctor_put(struct req *);
+int	doctor_patch(struct req *);
+int	doctor_delete(struct req *);
+/*
+ * Appends a doctor's JSON members without the braces, so that the doctor
+ * has one shape everywhere (handlers/mappings.c adds its own members).
+ */
+void	doctor_members(struct buf *, const struct doctor *);
+
+/* handlers/mappings.c */
+int	mapping_create(struct req *);
+int	mapping_list(struct req *);
+int	mapping_list_by_patient(struct req *);
+int	mapping_delete(struct req *);
+
 #endif
