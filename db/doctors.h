@@ -48,7 +48,7 @@ enum doctor_sort {
 /* The filters of the list, in list_spec order: filters[i] of list_params. */
 enum doctor_filter {
 	DOCTOR_FILTER_Q,		/* substring of name, any case */
-	DOCTOR_FILTER_SPECIALIZATION,	/* whole specialization, any case */
+	DOCTOR_FILTER_SPECIALIZATION,	/* all of it, any case */
 	DOCTOR_FILTER__MAX
 };
 

@@ -38,9 +38,17 @@
  * the patient is the owner's, and no columns, so that the names of the
  * page's rows stay unambiguous for the DB_AFTER_* macros and ORDER BY:
  * no row at all means 404; one row of NULLs, a patient with no doctors on
- * this page.  The id of a row is the doctor's, taken from the mapping so
- * that the id sort and its cursor are a range of the (patient_id,
- * doctor_id) unique index; the other sorts order one patient's doctors.
+ * this page.  p is where ownership is checked; the mappings need no
+ * user_id term, as their foreign key keeps it equal to the patient's, and
+ * one would only tempt the planner into a bitmap AND with the user's index.
+ *
+ * The id of a row is the doctor's, taken from the mapping, so that the id
+ * sort and its cursor are a range of the (patient_id, doctor_id) unique
+ * index.  The doctor is then fetched by its key, row by row (OFFSET 0 keeps
+ * the planner from turning that into a merge join that would walk
+ * doctors_pkey from its start to the cursor: a cost growing with the
+ * doctors table).  The name and assignedAt sorts order one patient's
+ * mappings, so their cost is bounded by that patient's doctors.
  */
 #define MAPPED_LIST(after, order)					\
 	"SELECT " MAPPED_COLS " FROM (SELECT FROM patients "		\
@@ -48,7 +56,8 @@
 	"(SELECT m.doctor_id AS id, d.name, d.specialization, "	\
 	"d.contact_info, d.version, d.created_at, d.updated_at, "	\
 	"m.id AS mapping_id, m.created_at AS assigned_at "		\
-	"FROM patient_doctors m JOIN doctors d ON d.id = m.doctor_id "	\
+	"FROM patient_doctors m CROSS JOIN LATERAL (SELECT * FROM "	\
+	"doctors WHERE id = m.doctor_id OFFSET 0) d "			\
 	"WHERE m.patient_id = $2) a "					\
 	"WHERE " after " ORDER BY " order " LIMIT $5 OFFSET $6) x ON true "\
 	"ORDER BY " order
@@ -296,7 +305,8 @@ enum db_status
 db_mapping_count_by_patient(struct req *r, int64_t owner, int64_t patient_id,
     int64_t *total)
 {
-	const char	*params[] = { db_i64(r, owner), db_i64(r, patient_id) };
+	const char	*params[] = { db_i64(r, owner),
+			    db_i64(r, patient_id) };
 	PGresult	*res;
 	enum db_status	 st;
 

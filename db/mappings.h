@@ -27,7 +27,7 @@ struct mapping {
 struct mapped_doctor {
 	struct doctor	 doctor;
 	int64_t		 mapping_id;
-	int64_t		 assigned_at;	/* the mapping's created_at */
+	int64_t		 assigned_at;	/* mapping's created_at */
 };
 
 /* What db_mapping_create() did not find. */
@@ -68,7 +68,8 @@ enum db_status	db_mapping_create(struct req *, int64_t owner,
 		    int64_t patient_id, int64_t doctor_id, struct mapping *,
 		    enum mapping_missing *missing);
 /* DB_NOTFOUND when it does not exist or is not owner's. */
-enum db_status	db_mapping_delete(struct req *, int64_t owner, int64_t id);
+enum db_status	db_mapping_delete(struct req *, int64_t owner,
+		    int64_t id);
 /*
  * One page of owner's mappings: up to p->limit rows into *rows (arena),
  * *has_more when another page follows, filtered by p->filters (enum

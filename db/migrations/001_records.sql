@@ -99,4 +99,9 @@ CREATE TABLE patient_doctors (
 CREATE INDEX patient_doctors_user_id_id ON patient_doctors (user_id, id);
 CREATE INDEX patient_doctors_user_id_created_at
     ON patient_doctors (user_id, created_at, id);
+CREATE INDEX patient_doctors_user_id_patient_id
+    ON patient_doctors (user_id, patient_id, id);
+CREATE INDEX patient_doctors_user_id_doctor_id
+    ON patient_doctors (user_id, doctor_id, id);
+-- The doctor side of the foreign key: deleting a doctor checks it.
 CREATE INDEX patient_doctors_doctor_id ON patient_doctors (doctor_id);
