@@ -178,9 +178,12 @@ db_exec(struct req *r, struct db_stmt *st, const char *const *params,
 		break;
 	}
 failed:
+	/* Copied: the result is cleared before the code is looked at. */
 	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (sqlstate != NULL && state != NULL)
-		*sqlstate = arena_strdup(r->arena, state);
+	if (state != NULL)
+		state = arena_strdup(r->arena, state);
+	if (sqlstate != NULL)
+		*sqlstate = state;
 	if (PQstatus(conn) != CONNECTION_OK || state == NULL ||
 	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
 		/* Broken connection or server shutting down. */

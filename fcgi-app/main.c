@@ -93,10 +93,11 @@ main(int argc, char *argv[])
 	log_init(conf.log_format);
 
 	if (migrate_only || conf.auto_migrate) {
-		if (db_migrate(&conf) == -1)
-			return 1;
-		if (migrate_only)
-			return 0;
+		rc = db_migrate(&conf);
+		if (rc == -1 || migrate_only) {
+			conf_wipe(&conf);
+			return rc == -1 ? 1 : 0;
+		}
 	}
 
 	if (FCGX_Init() != 0) {

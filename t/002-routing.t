@@ -71,7 +71,7 @@ for my $case (['x' x 65, 'a 65-character X-Request-Id'],
     ['a b', 'an X-Request-Id with a space'],
     ['a/b', "an X-Request-Id with a '/'"],
     ['a;b', "an X-Request-Id with a ';'"],
-    ["caf\xc3\xa9", 'an X-Request-Id with UTF-8'],
+    ['a*b', "an X-Request-Id with a '*'"],
     ['', 'an empty X-Request-Id']) {
 	my ($id, $what) = @$case;
 	$r = $t->request(GET => '/api/health', headers => { 'X-Request-Id' => $id });
@@ -88,6 +88,8 @@ like($first, $sane, 'a request without an id gets a sane one');
 isnt($first, $second, 'two requests without an id get different ids');
 
 # The id in the log: "<time> info req=<id> <METHOD> <path> status=<N> ms=<x>".
+# Regression: the access line was once written after FCGX_Finish_r had freed
+# the FastCGI params that method and path point into, garbling them.
 my $id = "t002-log-$$-" . int(rand(1e9));
 $r = $t->request(GET => '/api/health', headers => { 'X-Request-Id' => $id });
 my $line = wait_until(5, sub {

@@ -8,6 +8,7 @@
 use strict;
 use warnings;
 
+use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
 use Test::More;
 
@@ -43,6 +44,7 @@ sub medrec {
 	    cwd => $dir, timeout => 20,
 	    env => Medrec::Stack::clean_env(MIGRATIONS_DIR => $migrations,
 	    %{ $o{env} // {} }));
+	remove_tree($dir);	# also in bg() children, which skip END
 	$r->{code} = $r->{timed_out} ? 'timed out' : ($r->{status} & 127)
 	    ? 'signal ' . ($r->{status} & 127) : $r->{status} >> 8;
 	return $r;

@@ -16,7 +16,8 @@ package Medrec::Stack;
 # object is destroyed, at done_testing(), or in END, even when a test died;
 # then its logs are checked (as tests) for alerts, sanitizer reports and any
 # password or token new_user() handed out.  The temp dir is kept when a test
-# failed or LEAVE=1.
+# failed or LEAVE=1.  Those checks are tests: end a file with done_testing()
+# (a fixed plan would not count them).
 #
 # Every method here is a helper, not a test: it die()s on failure and never
 # calls ok().  The helpers that assert live in Medrec::Test.
@@ -34,6 +35,7 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(WNOHANG setsid _exit);
+use Scalar::Util qw(weaken);
 use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(wait_until slurp);
@@ -52,7 +54,7 @@ my $PG_USER = 'medrec';
 
 our $JSON = JSON::PP->new->utf8->canonical;
 
-my @owned;		# stacks this process started, stopped in END
+my @owned;		# stacks this process started (weak refs), stopped in END
 my $counter = 0;	# for unique emails
 
 ###############################################################################
@@ -127,24 +129,32 @@ sub _random_string {
 }
 
 # run_cmd(cmd => [...], env => {K => V or undef}, cwd => dir, as_pg => 1,
-# stdin => text, timeout => seconds): runs a command to completion with
-# stdout and stderr in files; returns { status => $?, out, err, timed_out }.
+# stdin => text, timeout => seconds): runs a command (as the PostgreSQL user
+# with as_pg, when root) to completion, in its own process group, with stdout
+# and stderr captured; returns { status => $?, out, err, timed_out }.
 # After timeout (default 60 s) it is killed.  Dies only when it cannot run
 # it at all.
 sub run_cmd {
 	my (%o) = @_;
-	my $tmp = tempdir('medrec-cmd-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+	local $?;	# never leak a child's status into the caller's $?
 	my @cmd = @{ $o{cmd} };
 	unshift @cmd, 'runuser', '-u', $PG_USER, '--' if $o{as_pg} && $> == 0;
-	_spew("$tmp/in", $o{stdin} // '');
+	# Anonymous files: already unlinked, so nothing is left behind even
+	# when a signal ends us half-way.
+	my %fh;
+	for my $k (qw(in out err)) {
+		open($fh{$k}, '+>:raw', undef) or die "temp file: $!\n";
+	}
+	syswrite($fh{in}, $o{stdin}) if defined $o{stdin} && length $o{stdin};
+	sysseek($fh{in}, 0, 0);
 	my $pid = fork() // die "fork: $!\n";
 	if ($pid == 0) {
 		eval {
 			setpgrp(0, 0);
 			chdir($o{cwd} // '/') or die "chdir: $!\n";
-			open(STDIN, '<', "$tmp/in") or die;
-			open(STDOUT, '>', "$tmp/out") or die;
-			open(STDERR, '>', "$tmp/err") or die;
+			open(STDIN, '<&', $fh{in}) or die;
+			open(STDOUT, '>&', $fh{out}) or die;
+			open(STDERR, '>&', $fh{err}) or die;
 			_apply_env($o{env}) if $o{env};
 			exec { $cmd[0] } @cmd or die "exec $cmd[0]: $!\n";
 		};
@@ -162,9 +172,13 @@ sub run_cmd {
 		waitpid($pid, 0);
 		$status = $?;
 	}
-	my %r = (status => $status, out => slurp("$tmp/out"),
-	    err => slurp("$tmp/err"), timed_out => !$done);
-	remove_tree($tmp);
+	my %r = (status => $status, timed_out => !$done);
+	for my $k (qw(out err)) {
+		seek($fh{$k}, 0, 0);
+		local $/;
+		my $fh = $fh{$k};
+		$r{$k} = <$fh> // '';
+	}
 	return \%r;
 }
 
@@ -228,6 +242,7 @@ sub _hold_port {
 }
 
 sub _ensure_pg_user {
+	local $?;
 	return unless $> == 0;
 	return if defined getpwnam($PG_USER);
 	system('useradd', '--system', '--no-create-home', '--home-dir',
@@ -239,7 +254,9 @@ sub _ensure_pg_user {
 # Starting and attaching.
 
 # Medrec::Stack->new(env => {...}, nginx_workers => 1, tap => 1): starts a
-# private stack.  env overrides the pool's environment (undef deletes).
+# private stack.  env overrides the pool's environment (undef deletes);
+# nginx_workers is NGINX_WORKERS; tap => 0 makes teardown print instead of
+# running the log checks as tests (default: tests when Test::More is loaded).
 sub new {
 	my ($class, %opts) = @_;
 	my $self = bless {
@@ -257,6 +274,7 @@ sub new {
 	chmod(0755, $dir) or die "chmod $dir: $!\n";
 	$self->{dir} = $dir;
 	push @owned, $self;
+	weaken($owned[-1]);	# so that undef $t stops it at once
 	_install_signal_handlers();
 	_register_testing_done() if $self->{tap};
 
@@ -286,8 +304,8 @@ sub new {
 		my $err = $@;
 		$self->{failed} = 1;
 		$self->stop;
-		die "$err" . "the stack did not start; logs:\n" .
-		    $self->_log_tails;
+		die $err =~ /^==> /m ? "${err}the stack did not start\n" :
+		    "${err}the stack did not start; logs:\n" . $self->_log_tails;
 	};
 	return $self;
 }
@@ -443,6 +461,7 @@ sub _status_text {
 # Is $pid (our child) still running?  Reaps it when it ended.
 sub _child_alive {
 	my ($pid, $status_ref) = @_;
+	local $?;
 	return 0 unless $pid;
 	my $r = waitpid($pid, WNOHANG);
 	if ($r == $pid) {
@@ -470,6 +489,7 @@ sub sockdir	{ $_[0]{sockdir} }
 sub bin		{ $_[0]{bin} }
 sub top_dir	{ $_[0]{top} }
 sub owned	{ $_[0]{owned} }
+sub jwt_secret	{ $_[0]{jwt_secret} }	# to forge tokens in tests
 sub pool_log_path { "$_[0]{dir}/pool.log" }
 sub nginx_error_log_path { "$_[0]{dir}/nginx/error.log" }
 sub pool_log	{ slurp($_[0]->pool_log_path) }
@@ -526,6 +546,7 @@ sub bg {
 	pipe(my $rd, my $wr) or die "pipe: $!\n";
 	my $pid = fork() // die "fork: $!\n";
 	if ($pid == 0) {
+		$SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
 		close($rd);
 		my $res = eval { $code->() } // { status => 'died', body => "$@" };
 		print $wr $JSON->encode([$res]);
@@ -691,6 +712,7 @@ sub reload_nginx {
 
 sub _stop_nginx {
 	my ($self) = @_;
+	local $?;
 	my $pid = $self->{nginx_pid};
 	return unless _child_alive($pid);
 	kill('QUIT', $pid);
@@ -714,7 +736,6 @@ sub stop {
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
 		eval { $self->stop_pg('immediate') };
 	}
-	@owned = grep { $_ != $self } @owned;
 }
 
 # The log checks, as { check name => [ offending lines ] }: what
@@ -748,12 +769,14 @@ sub log_problems {
 
 # Stops the stack, runs the log checks as tests when Test::More is in use,
 # keeps the dir on failure or LEAVE=1, else removes it.
+# _teardown($exit_status): $exit_status is $? in END, else 0.
 sub _teardown {
-	my ($self) = @_;
+	my ($self, $exit) = @_;
 	return unless $self->{owned} && $self->{owner_pid} == $$;
 	return if $self->{torn_down}++;
+	local $?;
 	$self->stop;
-	my $failed = $self->{failed} || $?;
+	my $failed = $self->{failed} || $exit;
 	if ($self->{tap} && $INC{'Test/Builder.pm'}) {
 		require Medrec::Test;
 		Medrec::Test::logs_are_clean($self);
@@ -761,7 +784,6 @@ sub _teardown {
 	} else {
 		$failed ||= grep { @$_ } values %{ $self->log_problems };
 	}
-	print STDERR "DEBUG failed=$failed q=$? f=".($self->{failed}//"")."\n";
 	if ($failed || $ENV{LEAVE}) {
 		print STDERR "# kept the stack's directory: $self->{dir}\n";
 	} else {
@@ -774,7 +796,7 @@ sub _teardown {
 sub finish {
 	my ($self, %o) = @_;
 	$self->{failed} = 1 if $o{failed};
-	$self->_teardown;
+	$self->_teardown(0);
 }
 
 sub _log_tails {
@@ -787,7 +809,7 @@ sub _log_tails {
 
 sub DESTROY {
 	my ($self) = @_;
-	$self->_teardown;
+	$self->_teardown(0);
 }
 
 # Ctrl-C or a kill while a test runs: die, so that END stops the stacks.
@@ -795,7 +817,8 @@ sub _install_signal_handlers {
 	for my $sig (qw(INT TERM HUP)) {
 		next if defined $SIG{$sig} && $SIG{$sig} ne 'DEFAULT'
 		    && $SIG{$sig} ne '';
-		$SIG{$sig} = sub { $? = 128 + 1; exit(130) };
+		$SIG{$sig} = sub { exit(128 + ($sig eq 'HUP' ? 1 :
+		    $sig eq 'INT' ? 2 : 15)) };
 	}
 }
 
@@ -806,12 +829,13 @@ sub _register_testing_done {
 	return if $registered++;
 	require Test2::API;
 	Test2::API::test2_add_callback_testing_done(sub {
-		$_->_teardown for reverse @owned;
+		$_->_teardown(0) for grep { defined } reverse @owned;
 	});
 }
 
 END {
-	$_->_teardown for reverse @owned;
+	my $exit = $?;
+	$_->_teardown($exit) for grep { defined } reverse @owned;
 }
 
 package Medrec::Stack::Pending;
@@ -837,6 +861,7 @@ sub wait {
 		$eof = 1 if !$got;
 	}
 	return undef unless $eof;
+	local $?;
 	waitpid($self->{pid}, 0);
 	close($fh);
 	my $v = eval { $Medrec::Stack::JSON->decode($buf) };
@@ -856,6 +881,7 @@ sub done {
 sub DESTROY {
 	my ($self) = @_;
 	return if $self->{res} || $self->{owner} != $$;
+	local $?;
 	kill('KILL', $self->{pid});
 	waitpid($self->{pid}, 0);
 }
