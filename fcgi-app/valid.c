@@ -426,10 +426,50 @@ hex4(const char *s, uint32_t *u)
  * Walks the JSON text s (a copy: it is changed) for what cJSON is too
  * lenient or too strict about.  Returns -1 on a raw control character,
  * which RFC 8259 allows only as white space between tokens (cJSON takes any
- * byte below 0x21 there, and any inside strings).  Overwrites each \u0000
+ * byte below 0x21 there, and any inside strings), and on a number outside
+ * RFC 8259's grammar.  Overwrites each \u0000
  * escape with MARK_NUL bytes and each lone surrogate escape with
  * MARK_SURROGATE bytes, so that the field holding one can be named.
  */
+/*
+ * Checks the JSON number that starts at s[i] against RFC 8259's grammar,
+ * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns the index of
+ * its last byte, or (size_t)-1.
+ */
+static size_t
+number_end(const char *s, size_t len, size_t i)
+{
+#define DIGIT(k)	((k) < len && s[k] >= '0' && s[k] <= '9')
+	if (s[i] == '-')
+		i++;
+	if (!DIGIT(i))
+		return (size_t)-1;
+	if (s[i] == '0') {
+		i++;
+		if (DIGIT(i))
+			return (size_t)-1;
+	} else
+		while (DIGIT(i))
+			i++;
+	if (i < len && s[i] == '.') {
+		if (!DIGIT(i + 1))
+			return (size_t)-1;
+		for (i++; DIGIT(i); i++)
+			continue;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (!DIGIT(i))
+			return (size_t)-1;
+		while (DIGIT(i))
+			i++;
+	}
+#undef DIGIT
+	return i - 1;
+}
+
 static int
 scan_body(char *s, size_t len)
 {
@@ -444,6 +484,10 @@ scan_body(char *s, size_t len)
 		    (c != '\t' && c != '\n' && c != '\r')))
 			return -1;
 		if (!in_string) {
+			/* cJSON takes 01 and 1. as numbers; RFC 8259 does not. */
+			if ((c == '-' || (c >= '0' && c <= '9')) &&
+			    (i = number_end(s, len, i)) == (size_t)-1)
+				return -1;
 			in_string = c == '"';
 			continue;
 		}
