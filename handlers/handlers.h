@@ -18,6 +18,9 @@ int	auth_require(struct req *);
 /* handlers/health.c */
 int	health_get(struct req *);
 
+/* handlers/openapi.c */
+int	openapi_get(struct req *);
+
 /* handlers/auth.c */
 int	auth_register(struct req *);
 int	auth_login(struct req *);
