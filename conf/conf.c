@@ -26,8 +26,8 @@
 /* Every setting the service knows, so a typo in the config file is caught. */
 static const char *const known[] = {
 	"LISTEN", "SOCKET_MODE", "LISTEN_BACKLOG", "WORKERS", "MAX_REQUESTS",
-	"DB_TIMEOUT", "AUTO_MIGRATE", "MIGRATIONS_DIR", "PORT",
-	"DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+	"DB_TIMEOUT", "DB_PREPARE", "AUDIT_READ_SYNC", "AUTO_MIGRATE",
+	"MIGRATIONS_DIR", "PORT", "DATABASE_URL", "MIGRATION_DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
@@ -271,6 +271,18 @@ load_db(struct conf *c, char *err, size_t errlen)
 		if (add_db_param(c, &n, seed[i][1], v) == -1)
 			goto oom;
 	}
+	if ((url = get("MIGRATION_DATABASE_URL")) != NULL && *url != '\0') {
+		if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+			fail(err, errlen, "MIGRATION_DATABASE_URL is not a "
+			    "valid connection string: %s",
+			    msg ? msg : "out of memory");
+			PQfreemem(msg);
+			return -1;
+		}
+		PQconninfoFree(opts);
+		if ((c->migration_url = strdup(url)) == NULL)
+			goto oom;
+	}
 	snprintf(timeout, sizeof(timeout), "%d", c->db_timeout);
 	if (add_db_param(c, &n, "connect_timeout", timeout) == -1 ||
 	    add_db_param(c, &n, "application_name", "medrec") == -1)
@@ -323,6 +335,17 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	if (get_int("AUTO_MIGRATE", 0, 1, 1, &n, err, errlen) == -1)
 		return -1;
 	c->auto_migrate = (int)n;
+	if (get_int("DB_PREPARE", 0, 1, 1, &n, err, errlen) == -1)
+		return -1;
+	c->db_prepare = (int)n;
+	v = get("AUDIT_READ_SYNC");
+	if (v == NULL || *v == '\0' || strcmp(v, "on") == 0)
+		c->audit_read_sync = 1;
+	else if (strcmp(v, "off") == 0)
+		c->audit_read_sync = 0;
+	else
+		return fail(err, errlen, "AUDIT_READ_SYNC must be on or off, "
+		    "not \"%s\"", v);
 	if (get_str("MIGRATIONS_DIR", MIGRATIONS_DIR, c->migrations_dir,
 	    sizeof(c->migrations_dir), err, errlen) == -1)
 		return -1;
@@ -425,4 +448,9 @@ conf_wipe(struct conf *c)
 		free((char *)c->db_values[i]);
 	}
 	c->db_keys[0] = NULL;
+	if (c->migration_url != NULL) {
+		explicit_bzero(c->migration_url, strlen(c->migration_url));
+		free(c->migration_url);
+		c->migration_url = NULL;
+	}
 }

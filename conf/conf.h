@@ -29,12 +29,19 @@ struct conf {
 	long		 max_requests;	/* recycle a worker after; 0: never */
 	int		 db_timeout;	/* seconds: connect and statements */
 	int		 auto_migrate;	/* apply migrations at start */
+	int		 db_prepare;	/* named prepared statements (not
+					   through PgBouncer's transaction
+					   pooling) */
+	int		 audit_read_sync; /* reads' audit rows commit
+					    synchronously */
 	char		 migrations_dir[512];
 	int		 port;		/* the web server's, for scripts */
 
-	/* libpq keyword/value pairs, NULL-terminated; see conf_db_params. */
+	/* libpq keyword/value pairs, NULL-terminated; see load_db(). */
 	const char	*db_keys[10];
 	const char	*db_values[10];
+	/* The owner's connection for migrations, or NULL to use the above. */
+	char		*migration_url;
 
 	unsigned char	 jwt_secret[CONF_SECRET_MAX];
 	size_t		 jwt_secret_len;
