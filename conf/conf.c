@@ -31,6 +31,7 @@ static const char *const known[] = {
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
+	"CORS_ORIGINS", "USER",
 	NULL
 };
 
@@ -292,6 +293,43 @@ oom:
 	return fail(err, errlen, "out of memory");
 }
 
+/*
+ * CORS_ORIGINS: a comma- or space-separated list of origins such as
+ * https://app.example.org or http://localhost:3000, matched exactly.  No
+ * wildcard: an operator names every front end that may call the API.
+ */
+static int
+load_cors(struct conf *c, char *err, size_t errlen)
+{
+	const char	*v, *p, *e, *host;
+	size_t		 n;
+
+	if ((v = get("CORS_ORIGINS")) == NULL)
+		return 0;
+	for (p = v; *p != '\0'; p = e) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (e = p; *e != '\0' && *e != ',' && *e != ' '; e++)
+			continue;
+		n = (size_t)(e - p);
+		host = strncmp(p, "https://", 8) == 0 ? p + 8 :
+		    strncmp(p, "http://", 7) == 0 ? p + 7 : NULL;
+		if (host == NULL || host >= e || memchr(host, '/', e - host) ||
+		    memchr(p, '*', n))
+			return fail(err, errlen, "CORS_ORIGINS: \"%.*s\" is not "
+			    "an origin like https://app.example.org", (int)n, p);
+		if (c->ncors_origins == CONF_CORS_MAX)
+			return fail(err, errlen, "CORS_ORIGINS lists more than "
+			    "%d origins", CONF_CORS_MAX);
+		if ((c->cors_origins[c->ncors_origins] = strndup(p, n)) == NULL)
+			return fail(err, errlen, "out of memory");
+		c->ncors_origins++;
+	}
+	return 0;
+}
+
 static int
 load_all(struct conf *c, const char *file, int need_secret, char *err,
     size_t errlen)
@@ -387,6 +425,11 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 		return fail(err, errlen, "LOG_FORMAT must be text or json, "
 		    "not \"%s\"", v);
 
+	if (load_cors(c, err, errlen) == -1)
+		return -1;
+	if (get_str("USER", "", c->user, sizeof(c->user), err, errlen) == -1)
+		return -1;
+
 	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {
 		if (need_secret)
 			return fail(err, errlen, "JWT_SECRET is not set: "
@@ -442,6 +485,9 @@ conf_wipe(struct conf *c)
 	size_t	 i;
 
 	explicit_bzero(c->jwt_secret, sizeof(c->jwt_secret));
+	for (i = 0; i < c->ncors_origins; i++)
+		free(c->cors_origins[i]);
+	c->ncors_origins = 0;
 	for (i = 0; c->db_keys[i] != NULL; i++) {
 		explicit_bzero((char *)c->db_values[i],
 		    strlen(c->db_values[i]));

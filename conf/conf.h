@@ -16,6 +16,8 @@
 /* The value shipped in conf/medrec.conf.example, refused at start. */
 #define CONF_SECRET_EXAMPLE	"change-me-to-a-random-string-of-at-least-32-bytes"
 
+#define CONF_CORS_MAX		16
+
 enum log_format {
 	LOG_TEXT,
 	LOG_JSON,
@@ -56,6 +58,12 @@ struct conf {
 	int		 throttle_account_window;
 
 	enum log_format	 log_format;
+
+	/* Origins allowed by CORS, exact matches; none: CORS is off. */
+	char		*cors_origins[CONF_CORS_MAX];
+	size_t		 ncors_origins;
+
+	char		 user[64];	/* to run as when started as root */
 };
 
 /*

@@ -41,6 +41,7 @@ CREATE TABLE audit_events (
                         true), '') CHECK (char_length(client_address) <= 64)
 );
 CREATE INDEX audit_events_user_id_id ON audit_events (user_id, id);
+CREATE INDEX audit_events_user_id_at ON audit_events (user_id, at, id);
 CREATE INDEX audit_events_user_id_action ON audit_events (user_id, action, id);
 CREATE INDEX audit_events_user_id_resource
     ON audit_events (user_id, resource_type, resource_id, id);
