@@ -26,11 +26,12 @@
 /* Every setting the service knows, so a typo in the config file is caught. */
 static const char *const known[] = {
 	"LISTEN", "SOCKET_MODE", "LISTEN_BACKLOG", "WORKERS", "MAX_REQUESTS",
-	"DB_TIMEOUT", "AUTO_MIGRATE", "MIGRATIONS_DIR", "PORT",
-	"DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
+	"DB_TIMEOUT", "DB_PREPARE", "AUDIT_READ_SYNC", "AUTO_MIGRATE",
+	"MIGRATIONS_DIR", "PORT", "DATABASE_URL", "MIGRATION_DATABASE_URL", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD",
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
+	"CORS_ORIGINS", "USER",
 	NULL
 };
 
@@ -271,6 +272,18 @@ load_db(struct conf *c, char *err, size_t errlen)
 		if (add_db_param(c, &n, seed[i][1], v) == -1)
 			goto oom;
 	}
+	if ((url = get("MIGRATION_DATABASE_URL")) != NULL && *url != '\0') {
+		if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+			fail(err, errlen, "MIGRATION_DATABASE_URL is not a "
+			    "valid connection string: %s",
+			    msg ? msg : "out of memory");
+			PQfreemem(msg);
+			return -1;
+		}
+		PQconninfoFree(opts);
+		if ((c->migration_url = strdup(url)) == NULL)
+			goto oom;
+	}
 	snprintf(timeout, sizeof(timeout), "%d", c->db_timeout);
 	if (add_db_param(c, &n, "connect_timeout", timeout) == -1 ||
 	    add_db_param(c, &n, "application_name", "medrec") == -1)
@@ -278,6 +291,43 @@ load_db(struct conf *c, char *err, size_t errlen)
 	return 0;
 oom:
 	return fail(err, errlen, "out of memory");
+}
+
+/*
+ * CORS_ORIGINS: a comma- or space-separated list of origins such as
+ * https://app.example.org or http://localhost:3000, matched exactly.  No
+ * wildcard: an operator names every front end that may call the API.
+ */
+static int
+load_cors(struct conf *c, char *err, size_t errlen)
+{
+	const char	*v, *p, *e, *host;
+	size_t		 n;
+
+	if ((v = get("CORS_ORIGINS")) == NULL)
+		return 0;
+	for (p = v; *p != '\0'; p = e) {
+		while (*p == ',' || *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (e = p; *e != '\0' && *e != ',' && *e != ' '; e++)
+			continue;
+		n = (size_t)(e - p);
+		host = strncmp(p, "https://", 8) == 0 ? p + 8 :
+		    strncmp(p, "http://", 7) == 0 ? p + 7 : NULL;
+		if (host == NULL || host >= e || memchr(host, '/', e - host) ||
+		    memchr(p, '*', n))
+			return fail(err, errlen, "CORS_ORIGINS: \"%.*s\" is not "
+			    "an origin like https://app.example.org", (int)n, p);
+		if (c->ncors_origins == CONF_CORS_MAX)
+			return fail(err, errlen, "CORS_ORIGINS lists more than "
+			    "%d origins", CONF_CORS_MAX);
+		if ((c->cors_origins[c->ncors_origins] = strndup(p, n)) == NULL)
+			return fail(err, errlen, "out of memory");
+		c->ncors_origins++;
+	}
+	return 0;
 }
 
 static int
@@ -323,6 +373,17 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	if (get_int("AUTO_MIGRATE", 0, 1, 1, &n, err, errlen) == -1)
 		return -1;
 	c->auto_migrate = (int)n;
+	if (get_int("DB_PREPARE", 0, 1, 1, &n, err, errlen) == -1)
+		return -1;
+	c->db_prepare = (int)n;
+	v = get("AUDIT_READ_SYNC");
+	if (v == NULL || *v == '\0' || strcmp(v, "on") == 0)
+		c->audit_read_sync = 1;
+	else if (strcmp(v, "off") == 0)
+		c->audit_read_sync = 0;
+	else
+		return fail(err, errlen, "AUDIT_READ_SYNC must be on or off, "
+		    "not \"%s\"", v);
 	if (get_str("MIGRATIONS_DIR", MIGRATIONS_DIR, c->migrations_dir,
 	    sizeof(c->migrations_dir), err, errlen) == -1)
 		return -1;
@@ -363,6 +424,11 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	else
 		return fail(err, errlen, "LOG_FORMAT must be text or json, "
 		    "not \"%s\"", v);
+
+	if (load_cors(c, err, errlen) == -1)
+		return -1;
+	if (get_str("USER", "", c->user, sizeof(c->user), err, errlen) == -1)
+		return -1;
 
 	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {
 		if (need_secret)
@@ -419,10 +485,18 @@ conf_wipe(struct conf *c)
 	size_t	 i;
 
 	explicit_bzero(c->jwt_secret, sizeof(c->jwt_secret));
+	for (i = 0; i < c->ncors_origins; i++)
+		free(c->cors_origins[i]);
+	c->ncors_origins = 0;
 	for (i = 0; c->db_keys[i] != NULL; i++) {
 		explicit_bzero((char *)c->db_values[i],
 		    strlen(c->db_values[i]));
 		free((char *)c->db_values[i]);
 	}
 	c->db_keys[0] = NULL;
+	if (c->migration_url != NULL) {
+		explicit_bzero(c->migration_url, strlen(c->migration_url));
+		free(c->migration_url);
+		c->migration_url = NULL;
+	}
 }

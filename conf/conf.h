@@ -16,6 +16,8 @@
 /* The value shipped in conf/medrec.conf.example, refused at start. */
 #define CONF_SECRET_EXAMPLE	"change-me-to-a-random-string-of-at-least-32-bytes"
 
+#define CONF_CORS_MAX		16
+
 enum log_format {
 	LOG_TEXT,
 	LOG_JSON,
@@ -29,12 +31,19 @@ struct conf {
 	long		 max_requests;	/* recycle a worker after; 0: never */
 	int		 db_timeout;	/* seconds: connect and statements */
 	int		 auto_migrate;	/* apply migrations at start */
+	int		 db_prepare;	/* named prepared statements (not
+					   through PgBouncer's transaction
+					   pooling) */
+	int		 audit_read_sync; /* reads' audit rows commit
+					    synchronously */
 	char		 migrations_dir[512];
 	int		 port;		/* the web server's, for scripts */
 
-	/* libpq keyword/value pairs, NULL-terminated; see conf_db_params. */
+	/* libpq keyword/value pairs, NULL-terminated; see load_db(). */
 	const char	*db_keys[10];
 	const char	*db_values[10];
+	/* The owner's connection for migrations, or NULL to use the above. */
+	char		*migration_url;
 
 	unsigned char	 jwt_secret[CONF_SECRET_MAX];
 	size_t		 jwt_secret_len;
@@ -49,6 +58,12 @@ struct conf {
 	int		 throttle_account_window;
 
 	enum log_format	 log_format;
+
+	/* Origins allowed by CORS, exact matches; none: CORS is off. */
+	char		*cors_origins[CONF_CORS_MAX];
+	size_t		 ncors_origins;
+
+	char		 user[64];	/* to run as when started as root */
 };
 
 /*

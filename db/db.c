@@ -25,7 +25,10 @@ static PGconn		*conn;
 static const struct conf *dbconf;
 static unsigned		 conn_gen;	/* bumped on every new connection */
 
-static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, 0, 0 };
+static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, DB_READ, 0 };
+/* The start of every transaction: see db/migrations/002_security.sql. */
+static struct db_stmt	 begin_stmt = { "app_begin",
+    "SELECT app_begin($1, $2, $3, $4, $5, $6)", 6, 0, 0 };
 
 /* Connects; returns 0, or -1 after logging why. */
 static int
@@ -140,12 +143,89 @@ db_int(PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* Sends st, preparing it first when this connection has not seen it. */
+static int
+send_stmt(struct db_stmt *st, const char *const *params, int *preparing)
+{
+	*preparing = 0;
+	if (st->flags & DB_PER_CALL || !dbconf->db_prepare)
+		return PQsendQueryParams(conn, st->sql, st->nparams, NULL,
+		    params, NULL, NULL, 0);
+	if (st->prepared_on != conn_gen) {
+		if (!PQsendPrepare(conn, st->name, st->sql, st->nparams, NULL))
+			return 0;
+		*preparing = 1;
+	}
+	return PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL,
+	    NULL, 0);
+}
+
+/*
+ * Reads the result of one queued query: the result itself, then the NULL
+ * that ends it.  The caller owns what is returned (NULL when the
+ * connection broke).
+ */
+static PGresult *
+next_result(void)
+{
+	PGresult	*res, *extra;
+
+	if (conn == NULL || (res = PQgetResult(conn)) == NULL)
+		return NULL;
+	while ((extra = PQgetResult(conn)) != NULL)
+		PQclear(extra);
+	return res;
+}
+
+/* Maps a failed result to a status, logging what an operator needs. */
+static enum db_status
+failure(struct req *r, const struct db_stmt *st, PGresult *res,
+    const char **sqlstate)
+{
+	const char	*state = NULL;
+
+	if (res != NULL && (state = PQresultErrorField(res,
+	    PG_DIAG_SQLSTATE)) != NULL)
+		state = arena_strdup(r->arena, state);
+	if (sqlstate != NULL)
+		*sqlstate = state;
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK || state == NULL ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+		/* Broken connection or server shutting down. */
+		log_msg(r, "warn", "database unavailable in %s: %s", st->name,
+		    conn ? PQerrorMessage(conn) : "no connection");
+		db_close();
+		return DB_UNAVAILABLE;
+	}
+	if (strcmp(state, "MR401") == 0)	/* app_begin refused the token */
+		return DB_UNAUTHORIZED;
+	if (strncmp(state, "23", 2) == 0)	/* integrity violation */
+		return DB_CONFLICT;
+	if (strcmp(state, "57014") == 0) {	/* statement timeout */
+		log_msg(r, "warn", "statement %s timed out", st->name);
+		return DB_UNAVAILABLE;
+	}
+	log_msg(r, "error", "statement %s failed: SQLSTATE %s", st->name,
+	    state);
+	return DB_ERROR;
+}
+
+/* An ordinary result, or a failed or missing (NULL) one. */
+static int
+good(PGresult *res)
+{
+	return PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK;
+}
+
 enum db_status
 db_exec(struct req *r, struct db_stmt *st, const char *const *params,
     PGresult **out, const char **sqlstate)
 {
-	PGresult	*res;
-	const char	*state;
+	const char	*ctx[6];
+	PGresult	*got[4] = { NULL, NULL, NULL, NULL }, *sync, *res;
+	enum db_status	 rc = DB_OK;
+	int		 prep_begin, prep_st, n = 0, i;
 
 	*out = NULL;
 	if (sqlstate != NULL)
@@ -153,60 +233,53 @@ db_exec(struct req *r, struct db_stmt *st, const char *const *params,
 	if (db_ready() == -1)
 		return DB_UNAVAILABLE;
 
-	if (st->per_call) {
-		res = PQexecParams(conn, st->sql, st->nparams, NULL, params,
-		    NULL, NULL, 0);
-	} else {
-		if (st->prepared_on != conn_gen) {
-			res = PQprepare(conn, st->name, st->sql, st->nparams,
-			    NULL);
-			if (PQresultStatus(res) != PGRES_COMMAND_OK)
-				goto failed;
-			PQclear(res);
-			st->prepared_on = conn_gen;
-		}
-		res = PQexecPrepared(conn, st->name, st->nparams, params,
-		    NULL, NULL, 0);
-	}
-	switch (PQresultStatus(res)) {
-	case PGRES_TUPLES_OK:
-	case PGRES_COMMAND_OK:
-		arena_cleanup_add(r->arena, clear_result, res);
-		*out = res;
-		return DB_OK;
-	default:
-		break;
-	}
-failed:
-	/* Copied: the result is cleared before the code is looked at. */
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	if (state != NULL)
-		state = arena_strdup(r->arena, state);
-	if (sqlstate != NULL)
-		*sqlstate = state;
-	if (PQstatus(conn) != CONNECTION_OK || state == NULL ||
-	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
-		/* Broken connection or server shutting down. */
-		log_msg(r, "warn", "database unavailable in %s: %s",
-		    st->name, PQerrorMessage(conn));
+	/*
+	 * One round trip: app_begin (the request's context and, for a
+	 * signed-in caller, the token check) and the statement, then a sync.
+	 * Everything before the sync is one implicit transaction: if the
+	 * token is refused or the statement fails, nothing of it stays.
+	 */
+	ctx[0] = r->id;
+	ctx[1] = r->remote_addr;
+	ctx[2] = r->user_id != 0 ? db_i64(r, r->user_id) : NULL;
+	ctx[3] = r->user_id != 0 ? r->claims.jti : NULL;
+	ctx[4] = r->user_id != 0 ? db_i64(r, r->claims.iat) : NULL;
+	ctx[5] = st->flags & DB_READ && !dbconf->audit_read_sync ? "t" : "f";
+	if (!PQenterPipelineMode(conn) ||
+	    !send_stmt(&begin_stmt, ctx, &prep_begin) ||
+	    !send_stmt(st, params, &prep_st) || !PQpipelineSync(conn))
+		return failure(r, st, NULL, sqlstate);
+
+	/* The results come in the order the queries went out. */
+	for (i = 0; i < prep_begin + 1 + prep_st + 1; i++)
+		got[i] = next_result();
+	while ((sync = PQgetResult(conn)) != NULL &&
+	    PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+		PQclear(sync);
+	if (sync == NULL || !PQexitPipelineMode(conn))
+		rc = failure(r, st, NULL, sqlstate);
+	PQclear(sync);
+
+	if (prep_begin && good(got[n++]))
+		begin_stmt.prepared_on = conn_gen;
+	if (rc == DB_OK && !good(got[n]))
+		rc = failure(r, &begin_stmt, got[n], sqlstate);
+	n++;
+	if (prep_st && good(got[n++]))
+		st->prepared_on = conn_gen;
+	res = got[n];
+	got[n] = NULL;
+	if (rc == DB_OK && !good(res))
+		rc = failure(r, st, res, sqlstate);
+	for (i = 0; i < 4; i++)
+		PQclear(got[i]);
+	if (rc != DB_OK) {
 		PQclear(res);
-		PQfinish(conn);
-		conn = NULL;
-		return DB_UNAVAILABLE;
+		return rc;
 	}
-	PQclear(res);
-	if (strncmp(state, "23", 2) == 0)	/* integrity violation */
-		return DB_CONFLICT;
-	if (strcmp(state, "57014") == 0) {	/* statement timeout */
-		log_msg(r, "warn", "statement %s timed out", st->name);
-		return DB_UNAVAILABLE;
-	}
-	if (strncmp(state, "P0", 2) == 0 || strcmp(state, "40001") == 0 ||
-	    strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
-		return DB_ERROR;	/* caller inspects sqlstate */
-	log_msg(r, "error", "statement %s failed: SQLSTATE %s", st->name,
-	    state);
-	return DB_ERROR;
+	arena_cleanup_add(r->arena, clear_result, res);
+	*out = res;
+	return DB_OK;
 }
 
 enum db_status

@@ -17,6 +17,7 @@ enum db_status {
 	DB_NOTFOUND,
 	DB_CONFLICT,	/* a unique or foreign key rule said no */
 	DB_UNAVAILABLE,	/* no connection, or it broke: 503 */
+	DB_UNAUTHORIZED, /* the token is revoked or its user gone: 401 */
 	DB_ERROR,	/* anything else, already logged: 500 */
 };
 

@@ -13,6 +13,17 @@
 #define DB_PARAMS_MAX	16
 
 /*
+ * DB_PER_CALL: planned with its parameters on every call (an unnamed
+ * statement).  Lists need this: their optional filters and cursor bound are
+ * "$n IS NULL OR ..." terms that only a plan made for the actual values
+ * turns into an index range; a generic plan would scan.
+ * DB_READ: changes nothing but its audit row, so the operator may let its
+ * transaction commit asynchronously (AUDIT_READ_SYNC=off).
+ */
+#define DB_PER_CALL	0x01
+#define DB_READ		0x02
+
+/*
  * A statement of some file's table (openradtool's stmts[STMT__MAX]).  The
  * SQL is written out once here so that the benchmark's pgbench files can be
  * checked against it (bench/).
@@ -21,13 +32,7 @@ struct db_stmt {
 	const char	*name;		/* prepared statement name, unique */
 	const char	*sql;
 	int		 nparams;
-	/*
-	 * 1: planned with its parameters on every call (an unnamed
-	 * statement).  Lists need this: their optional filters and cursor
-	 * bound are "$n IS NULL OR ..." terms that only a plan made for the
-	 * actual values turns into an index range; a generic plan would scan.
-	 */
-	int		 per_call;
+	unsigned	 flags;
 	unsigned	 prepared_on;	/* connection generation, 0: never */
 };
 

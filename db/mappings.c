@@ -23,6 +23,8 @@
  * DB_AFTER_* macros want, and $5 and $6 limit and offset as everywhere.
  */
 #define MAPPING_LIST(after, order)					\
+	"WITH audit AS (INSERT INTO audit_events "			\
+	"(action, resource_type, status) VALUES ('list', 'mapping', 200)) " \
 	"SELECT " MAPPING_COLS " FROM (SELECT * FROM patient_doctors "	\
 	"WHERE user_id = $1 AND ($2::bigint IS NULL OR patient_id = $2) "\
 	"AND ($7::bigint IS NULL OR doctor_id = $7) "			\
@@ -47,10 +49,14 @@
  * index.  The doctor is then fetched by its key, row by row (OFFSET 0 keeps
  * the planner from turning that into a merge join that would walk
  * doctors_pkey from its start to the cursor: a cost growing with the
- * doctors table).  The name and assignedAt sorts order one patient's
- * mappings, so their cost is bounded by that patient's doctors.
+ * doctors table).  The name, assignedAt and createdAt sorts order one
+ * patient's mappings, so their cost is bounded by that patient's doctors.
  */
 #define MAPPED_LIST(after, order)					\
+	"WITH audit AS (INSERT INTO audit_events "			\
+	"(action, resource_type, resource_id, status) "			\
+	"SELECT 'list', 'patient', $2, CASE WHEN EXISTS (SELECT FROM "	\
+	"patients WHERE id = $2 AND user_id = $1) THEN 200 ELSE 404 END) " \
 	"SELECT " MAPPED_COLS " FROM (SELECT FROM patients "		\
 	"WHERE id = $2 AND user_id = $1) p LEFT JOIN (SELECT * FROM "	\
 	"(SELECT m.doctor_id AS id, d.name, d.specialization, "	\
@@ -101,42 +107,58 @@ static struct db_stmt stmts[STMT__MAX] = {
 	[STMT_COUNT] = { "mapping_count",
 	    "SELECT count(*) FROM patient_doctors WHERE user_id = $1 "
 	    "AND ($2::bigint IS NULL OR patient_id = $2) "
-	    "AND ($3::bigint IS NULL OR doctor_id = $3)", 3, 1, 0 },
+	    "AND ($3::bigint IS NULL OR doctor_id = $3)", 3,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_COUNT_BY_PATIENT] = { "mapping_count_by_patient",
 	    "SELECT count(*) FROM patient_doctors "
-	    "WHERE patient_id = $2 AND user_id = $1", 2, 0, 0 },
+	    "WHERE patient_id = $2 AND user_id = $1", 2, DB_READ, 0 },
 	[STMT_LIST + 0] = { "mapping_list_id",
-	    MAPPING_LIST(DB_AFTER_ID(">"), "id"), 7, 1, 0 },
+	    MAPPING_LIST(DB_AFTER_ID(">"), "id"), 7,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 1] = { "mapping_list_id_desc",
-	    MAPPING_LIST(DB_AFTER_ID("<"), "id DESC"), 7, 1, 0 },
+	    MAPPING_LIST(DB_AFTER_ID("<"), "id DESC"), 7,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 2] = { "mapping_list_created",
-	    MAPPING_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"),
-	    7, 1, 0 },
+	    MAPPING_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 7,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 3] = { "mapping_list_created_desc",
 	    MAPPING_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 7, 1, 0 },
+	    "created_at DESC, id DESC"), 7,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 0] = { "mapping_list_by_patient_id",
-	    MAPPED_LIST(DB_AFTER_ID(">"), "id"), 6, 1, 0 },
+	    MAPPED_LIST(DB_AFTER_ID(">"), "id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 1] = { "mapping_list_by_patient_id_desc",
-	    MAPPED_LIST(DB_AFTER_ID("<"), "id DESC"), 6, 1, 0 },
+	    MAPPED_LIST(DB_AFTER_ID("<"), "id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 2] = { "mapping_list_by_patient_name",
-	    MAPPED_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6, 1, 0 },
+	    MAPPED_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 3] = { "mapping_list_by_patient_name_desc",
-	    MAPPED_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"),
-	    6, 1, 0 },
+	    MAPPED_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 4] = { "mapping_list_by_patient_assigned",
 	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", ">"),
-	    "assigned_at, id"), 6, 1, 0 },
+	    "assigned_at, id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST_BY_PATIENT + 5] = {
 	    "mapping_list_by_patient_assigned_desc",
 	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", "<"),
-	    "assigned_at DESC, id DESC"), 6, 1, 0 },
+	    "assigned_at DESC, id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
+	[STMT_LIST_BY_PATIENT + 6] = { "mapping_list_by_patient_created",
+	    MAPPED_LIST(DB_AFTER_TIME("created_at", ">"),
+	    "created_at, id"), 6, DB_PER_CALL | DB_READ, 0 },
+	[STMT_LIST_BY_PATIENT + 7] = {
+	    "mapping_list_by_patient_created_desc",
+	    MAPPED_LIST(DB_AFTER_TIME("created_at", "<"),
+	    "created_at DESC, id DESC"), 6, DB_PER_CALL | DB_READ, 0 },
 };
 
 /* The column of each sort's cursor key in MAPPING_COLS. */
 static const int key_col[MAPPING_SORT__MAX] = { 0, 3 };
 /* The column of each sort's cursor key in MAPPED_COLS. */
-static const int mapped_key_col[MAPPED_DOCTOR_SORT__MAX] = { 0, 1, 8 };
+static const int mapped_key_col[MAPPED_DOCTOR_SORT__MAX] = { 0, 1, 8, 5 };
 
 static void
 mapping_row(PGresult *res, int i, struct mapping *m, int col)

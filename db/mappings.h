@@ -55,6 +55,7 @@ enum mapped_doctor_sort {
 	MAPPED_DOCTOR_SORT_ID,		/* the doctor's id */
 	MAPPED_DOCTOR_SORT_NAME,	/* the doctor's name */
 	MAPPED_DOCTOR_SORT_ASSIGNED,	/* the mapping's created_at */
+	MAPPED_DOCTOR_SORT_CREATED,	/* the doctor's created_at */
 	MAPPED_DOCTOR_SORT__MAX
 };
 

@@ -161,7 +161,15 @@ db_migrate(const struct conf *cf)
 	closedir(d);
 	qsort(names, n, sizeof(*names), cmp_names);
 
-	c = PQconnectdbParams(cf->db_keys, cf->db_values, 1);
+	if (cf->migration_url != NULL) {
+		/* The tables' owner, when the service's role is not. */
+		const char *keys[] = { "dbname", "application_name", NULL };
+		const char *values[] = { cf->migration_url, "medrec-migrate",
+		    NULL };
+
+		c = PQconnectdbParams(keys, values, 1);
+	} else
+		c = PQconnectdbParams(cf->db_keys, cf->db_values, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		log_msg(NULL, "error", "migration: cannot connect: %s",
 		    PQerrorMessage(c));

@@ -15,9 +15,13 @@
 
 /*
  * A list page: the inner query finds the rows through the index of its
- * sort, the outer one formats only the rows that survive LIMIT.
+ * sort, the outer one formats only the rows that survive LIMIT.  Reads
+ * write their audit row in the same statement; writes are audited by the
+ * triggers of 002_security.sql.
  */
 #define PATIENT_LIST(after, order)					\
+	"WITH audit AS (INSERT INTO audit_events "			\
+	"(action, resource_type, status) VALUES ('list', 'patient', 200)) " \
 	"SELECT " PATIENT_COLS " FROM (SELECT * FROM patients "	\
 	"WHERE user_id = $1 AND ($2::text IS NULL OR name ILIKE $2) "	\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) p "	\
@@ -39,8 +43,13 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "VALUES ($1, $2, $3::integer, $4, $5) RETURNING " PATIENT_COLS,
 	    5, 0, 0 },
 	[STMT_GET] = { "patient_get",
-	    "SELECT " PATIENT_COLS " FROM patients "
-	    "WHERE id = $2 AND user_id = $1", 2, 0, 0 },
+	    "WITH p AS (SELECT " PATIENT_COLS " FROM patients "
+	    "  WHERE id = $2 AND user_id = $1), "
+	    "audit AS (INSERT INTO audit_events "
+	    "  (action, resource_type, resource_id, status) "
+	    "  SELECT 'read', 'patient', $2, "
+	    "  CASE WHEN EXISTS (SELECT FROM p) THEN 200 ELSE 404 END) "
+	    "SELECT * FROM p", 2, DB_READ, 0 },
 	[STMT_UPDATE] = { "patient_update",
 	    "UPDATE patients SET "
 	    "name = CASE WHEN $3::boolean THEN $4 ELSE name END, "
@@ -53,28 +62,34 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "DELETE FROM patients WHERE id = $2 AND user_id = $1", 2, 0, 0 },
 	[STMT_COUNT] = { "patient_count",
 	    "SELECT count(*) FROM patients WHERE user_id = $1 "
-	    "AND ($2::text IS NULL OR name ILIKE $2)", 2, 1, 0 },
+	    "AND ($2::text IS NULL OR name ILIKE $2)", 2,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 0] = { "patient_list_id",
-	    PATIENT_LIST(DB_AFTER_ID(">"), "id"), 6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_ID(">"), "id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 1] = { "patient_list_id_desc",
-	    PATIENT_LIST(DB_AFTER_ID("<"), "id DESC"), 6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_ID("<"), "id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 2] = { "patient_list_name",
-	    PATIENT_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 3] = { "patient_list_name_desc",
-	    PATIENT_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"),
-	    6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 4] = { "patient_list_created",
-	    PATIENT_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"),
-	    6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 5] = { "patient_list_created_desc",
 	    PATIENT_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 6, 1, 0 },
+	    "created_at DESC, id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 6] = { "patient_list_updated",
-	    PATIENT_LIST(DB_AFTER_TIME("updated_at", ">"), "updated_at, id"),
-	    6, 1, 0 },
+	    PATIENT_LIST(DB_AFTER_TIME("updated_at", ">"), "updated_at, id"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 	[STMT_LIST + 7] = { "patient_list_updated_desc",
 	    PATIENT_LIST(DB_AFTER_TIME("updated_at", "<"),
-	    "updated_at DESC, id DESC"), 6, 1, 0 },
+	    "updated_at DESC, id DESC"), 6,
+	    DB_PER_CALL | DB_READ, 0 },
 };
 
 /* The column of each sort's cursor key in PATIENT_COLS. */

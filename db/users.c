@@ -4,9 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "dbpriv.h"
 #include "req.h"
 #include "users.h"
+
+/* Whole seconds until failure time t leaves a window of w seconds. */
+#define RETRY_AFTER(t, w)						\
+	"ceil(extract(epoch FROM " t " + make_interval(secs => " w ") "	\
+	"- now()))::bigint"
+
+/*
+ * Logout-all and a password change refuse every token issued up to now:
+ * tokens_valid_after becomes now, or one second past its old value when a
+ * token was issued in this very second after an earlier one (such a token
+ * is dated tokens_valid_after + 1; see reply_token() in handlers/auth.c).
+ *
+ * The audit row of an account event: AUDIT_USER(head, action, tail) is an
+ * INSERT whose source is head action tail, which supply the user id, the
+ * action, the resource id (the user's) and the status.
+ */
+#define AUDIT_USER(head, action, tail)					\
+	"INSERT INTO audit_events (user_id, action, resource_type, "	\
+	"resource_id, status) " head action ", 'user', " tail
 
 #define USER_COLS "id, name, email, password_hash, tokens_valid_after, " \
 	DB_USEC("created_at") ", " DB_USEC("updated_at")
@@ -15,68 +35,78 @@ enum stmt {
 	STMT_USER_CREATE,
 	STMT_USER_GET_BY_EMAIL,
 	STMT_USER_GET,
-	STMT_USER_AUTH_CHECK,
 	STMT_USER_REVOKE_TOKEN,
 	STMT_USER_REVOKE_ALL,
 	STMT_USER_SET_PASSWORD,
 	STMT_LOGIN_THROTTLE,
 	STMT_LOGIN_FAILED,
+	STMT_LOGIN_REFUSED,
 	STMT_LOGIN_SUCCEEDED,
 	STMT__MAX
 };
 
 static struct db_stmt stmts[STMT__MAX] = {
 	[STMT_USER_CREATE] = { "user_create",
-	    "INSERT INTO users (name, email, password_hash) "
-	    "VALUES ($1, $2, $3) RETURNING " USER_COLS, 3, 0, 0 },
+	    "WITH u AS (INSERT INTO users (name, email, password_hash) "
+	    "  VALUES ($1, $2, $3) RETURNING *), "
+	    "audit AS (" AUDIT_USER("SELECT id, ", "'register'",
+	    "id, 201 FROM u") ") SELECT " USER_COLS " FROM u", 3, 0, 0 },
 	[STMT_USER_GET_BY_EMAIL] = { "user_get_by_email",
 	    "SELECT " USER_COLS " FROM users WHERE lower(email) = $1", 1, 0, 0 },
 	[STMT_USER_GET] = { "user_get",
 	    "SELECT " USER_COLS " FROM users WHERE id = $1", 1, 0, 0 },
-	[STMT_USER_AUTH_CHECK] = { "user_auth_check",
-	    "SELECT 1 FROM users u WHERE u.id = $1 "
-	    "AND ($3::bigint > u.tokens_valid_after OR u.keep_jti = $2) "
-	    "AND NOT EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = $2)",
-	    3, 0, 0 },
 	[STMT_USER_REVOKE_TOKEN] = { "user_revoke_token",
 	    "WITH expired AS (DELETE FROM revoked_tokens "
-	    "WHERE expires_at < now()) "
+	    "WHERE expires_at < now()), "
+	    "audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'", "$1, 204)") ") "
 	    "INSERT INTO revoked_tokens (jti, user_id, expires_at) "
 	    "VALUES ($2, $1, to_timestamp($3)) ON CONFLICT (jti) DO NOTHING",
 	    3, 0, 0 },
 	[STMT_USER_REVOKE_ALL] = { "user_revoke_all",
+	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'",
+	    "$1, 204)") ") "
 	    "UPDATE users SET tokens_valid_after = "
-	    "greatest(tokens_valid_after, $2), keep_jti = NULL "
+	    "greatest(tokens_valid_after + 1, $2), keep_jti = NULL "
 	    "WHERE id = $1", 2, 0, 0 },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
+	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'password_change'",
+	    "$1, 204)") ") "
 	    "UPDATE users SET password_hash = $2, tokens_valid_after = "
-	    "greatest(tokens_valid_after, $3), keep_jti = $4, "
+	    "greatest(tokens_valid_after + 1, $3), keep_jti = $4, "
 	    "updated_at = now() WHERE id = $1", 4, 0, 0 },
+	/*
+	 * Each window is full when its limit-th most recent failure is still
+	 * in it, and frees up when that failure leaves it: that row gives
+	 * both answers, and none is found while the window has room.
+	 */
 	[STMT_LOGIN_THROTTLE] = { "login_throttle",
-	    "WITH pair AS (SELECT count(*) AS n, min(at) AS first "
-	    "  FROM login_failures WHERE email = $1 AND address = $2 "
-	    "  AND at > now() - make_interval(secs => $3)), "
-	    "addr AS (SELECT count(DISTINCT email) AS n, min(at) AS first "
-	    "  FROM login_failures WHERE address = $2 "
-	    "  AND at > now() - make_interval(secs => $3)), "
-	    "acct AS (SELECT count(*) AS n, min(at) AS first "
-	    "  FROM login_failures WHERE email = $1 "
-	    "  AND at > now() - make_interval(secs => $4)) "
-	    "SELECT pair.n, coalesce(ceil(extract(epoch FROM pair.first "
-	    "  + make_interval(secs => $3) - now())), 0)::bigint, "
-	    "addr.n, coalesce(ceil(extract(epoch FROM addr.first "
-	    "  + make_interval(secs => $3) - now())), 0)::bigint, "
-	    "acct.n, coalesce(ceil(extract(epoch FROM acct.first "
-	    "  + make_interval(secs => $4) - now())), 0)::bigint "
-	    "FROM pair, addr, acct", 4, 0, 0 },
+	    "SELECT (SELECT " RETRY_AFTER("at", "$3") " FROM login_failures "
+	    "  WHERE email = $1 AND address = $2 "
+	    "  AND at > now() - make_interval(secs => $3) "
+	    "  ORDER BY at DESC OFFSET $5 - 1 LIMIT 1), "
+	    "(SELECT " RETRY_AFTER("max(at)", "$3") " FROM login_failures "
+	    "  WHERE address = $2 AND at > now() - make_interval(secs => $3) "
+	    "  GROUP BY email ORDER BY max(at) DESC OFFSET $6 - 1 LIMIT 1), "
+	    "(SELECT " RETRY_AFTER("at", "$4") " FROM login_failures "
+	    "  WHERE email = $1 AND at > now() - make_interval(secs => $4) "
+	    "  ORDER BY at DESC OFFSET $7 - 1 LIMIT 1), "
+	    "(SELECT id FROM users WHERE lower(email) = $1)", 7, 0, 0 },
 	[STMT_LOGIN_FAILED] = { "login_failed",
 	    "WITH expired AS (DELETE FROM login_failures "
-	    "WHERE at < now() - make_interval(secs => $3)) "
-	    "INSERT INTO login_failures (email, address) VALUES ($1, $2)",
-	    3, 0, 0 },
+	    "  WHERE at < now() - make_interval(secs => $3)), "
+	    "failure AS (INSERT INTO login_failures (email, address) "
+	    "  VALUES ($1, $2)) "
+	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
+	    "resource_id, status) "
+	    "VALUES ($4, $1, 'login_failed', 'user', $4, 401)", 4, 0, 0 },
+	[STMT_LOGIN_REFUSED] = { "login_refused",
+	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
+	    "resource_id, status) "
+	    "VALUES ($2, $1, 'login_failed', 'user', $2, 429)", 2, 0, 0 },
 	[STMT_LOGIN_SUCCEEDED] = { "login_succeeded",
-	    "DELETE FROM login_failures WHERE email = $1 AND address = $2",
-	    2, 0, 0 },
+	    "WITH cleared AS (DELETE FROM login_failures "
+	    "  WHERE email = $1 AND address = $2) "
+	    AUDIT_USER("VALUES ($3, ", "'login'", "$3, 200)"), 3, 0, 0 },
 };
 
 static void
@@ -133,19 +163,6 @@ db_user_get(struct req *r, int64_t id, struct user *u)
 }
 
 enum db_status
-db_user_auth_check(struct req *r, int64_t id, const char *jti, int64_t iat)
-{
-	const char	*params[] = { db_i64(r, id), jti, db_i64(r, iat) };
-	PGresult	*res;
-	enum db_status	 st;
-
-	st = db_exec(r, &stmts[STMT_USER_AUTH_CHECK], params, &res, NULL);
-	if (st != DB_OK)
-		return st;
-	return PQntuples(res) == 1 ? DB_OK : DB_NOTFOUND;
-}
-
-enum db_status
 db_user_revoke_token(struct req *r, int64_t id, const char *jti,
     int64_t exp)
 {
@@ -177,39 +194,61 @@ db_user_set_password(struct req *r, int64_t id, const char *hash,
 
 enum db_status
 db_login_throttle(struct req *r, const char *email, const char *address,
-    int window, int account_window, struct throttle *t)
+    const struct conf *c, struct throttle *t)
 {
-	const char	*params[] = { email, address, db_i64(r, window),
-			    db_i64(r, account_window) };
+	const char	*params[] = { email, address,
+			    db_i64(r, c->throttle_window),
+			    db_i64(r, c->throttle_account_window),
+			    db_i64(r, c->throttle_pair_max),
+			    db_i64(r, c->throttle_addr_max),
+			    db_i64(r, c->throttle_account_max) };
 	PGresult	*res;
 	enum db_status	 st;
+	int		 i;
 
 	st = db_exec(r, &stmts[STMT_LOGIN_THROTTLE], params, &res, NULL);
 	if (st != DB_OK)
 		return st;
-	t->pair = db_int(res, 0, 0);
-	t->pair_retry = db_int(res, 0, 1);
-	t->address = db_int(res, 0, 2);
-	t->address_retry = db_int(res, 0, 3);
-	t->account = db_int(res, 0, 4);
-	t->account_retry = db_int(res, 0, 5);
+	for (i = 0; i < 4; i++)
+		if (db_text(res, 0, i) == NULL)
+			t->v[i] = 0;
+		else
+			t->v[i] = db_int(res, 0, i);
 	return DB_OK;
+}
+
+/* The user id as a parameter: NULL for an email no user has. */
+static const char *
+user_param(struct req *r, int64_t user_id)
+{
+	return user_id != 0 ? db_i64(r, user_id) : NULL;
 }
 
 enum db_status
 db_login_failed(struct req *r, const char *email, const char *address,
-    int keep)
+    int keep, int64_t user_id)
 {
-	const char	*params[] = { email, address, db_i64(r, keep) };
+	const char	*params[] = { email, address, db_i64(r, keep),
+			    user_param(r, user_id) };
 	PGresult	*res;
 
 	return db_exec(r, &stmts[STMT_LOGIN_FAILED], params, &res, NULL);
 }
 
 enum db_status
-db_login_succeeded(struct req *r, const char *email, const char *address)
+db_login_refused(struct req *r, const char *email, int64_t user_id)
 {
-	const char	*params[] = { email, address };
+	const char	*params[] = { email, user_param(r, user_id) };
+	PGresult	*res;
+
+	return db_exec(r, &stmts[STMT_LOGIN_REFUSED], params, &res, NULL);
+}
+
+enum db_status
+db_login_succeeded(struct req *r, const char *email, const char *address,
+    int64_t user_id)
+{
+	const char	*params[] = { email, address, db_i64(r, user_id) };
 	PGresult	*res;
 
 	return db_exec(r, &stmts[STMT_LOGIN_SUCCEEDED], params, &res, NULL);

@@ -9,6 +9,7 @@
 
 #include "db.h"
 
+struct conf;
 struct req;
 
 struct user {
@@ -21,15 +22,17 @@ struct user {
 	int64_t		 updated_at;
 };
 
-/* The failures counted in each throttle window, and when each frees up. */
+/*
+ * The throttle's answer: for each window of API.md, 0 while it has room,
+ * else the seconds until it has; and the id of the email's user (0: none).
+ */
 struct throttle {
-	int64_t		 pair;		/* this email from this address */
-	int64_t		 pair_retry;	/* seconds until the oldest expires */
-	int64_t		 address;	/* distinct emails from this address */
-	int64_t		 address_retry;
-	int64_t		 account;	/* this email from anywhere */
-	int64_t		 account_retry;
+	int64_t		 v[4];
 };
+#define THROTTLE_PAIR		0	/* this email from this address */
+#define THROTTLE_ADDRESS	1	/* distinct emails from this address */
+#define THROTTLE_ACCOUNT	2	/* this email from anywhere */
+#define THROTTLE_USER_ID	3
 
 /* Inserts a user; DB_CONFLICT when the email is taken in any case. */
 enum db_status	db_user_create(struct req *, const char *name,
@@ -38,14 +41,6 @@ enum db_status	db_user_create(struct req *, const char *name,
 enum db_status	db_user_get_by_email(struct req *, const char *email,
 		    struct user *);
 enum db_status	db_user_get(struct req *, int64_t id, struct user *);
-/*
- * The check every protected request makes, in one statement: the user
- * exists, the token is not revoked, and it was issued after the user's last
- * logout-all or password change (or is the token that changed it).
- * DB_OK when the token is good, DB_NOTFOUND when it is not.
- */
-enum db_status	db_user_auth_check(struct req *, int64_t id, const char *jti,
-		    int64_t iat);
 /* Revokes one token until exp (seconds); drops expired revocations. */
 enum db_status	db_user_revoke_token(struct req *, int64_t id,
 		    const char *jti, int64_t exp);
@@ -55,15 +50,21 @@ enum db_status	db_user_revoke_all(struct req *, int64_t id, int64_t now);
 enum db_status	db_user_set_password(struct req *, int64_t id,
 		    const char *hash, int64_t now, const char *keep_jti);
 
-/* The throttle counters for email from address. */
+/* The throttle windows (conf's limits) for email from address. */
 enum db_status	db_login_throttle(struct req *, const char *email,
-		    const char *address, int window, int account_window,
+		    const char *address, const struct conf *,
 		    struct throttle *);
-/* Records a failed login; drops failures older than keep seconds. */
+/*
+ * Records a failed login and its audit row; drops failures older than keep
+ * seconds.  user_id is the email's user, 0 when none.
+ */
 enum db_status	db_login_failed(struct req *, const char *email,
-		    const char *address, int keep);
-/* A successful login clears the pair's failures. */
+		    const char *address, int keep, int64_t user_id);
+/* Records the audit row of a login refused by the throttle (429). */
+enum db_status	db_login_refused(struct req *, const char *email,
+		    int64_t user_id);
+/* A successful login clears the pair's failures and is audited. */
 enum db_status	db_login_succeeded(struct req *, const char *email,
-		    const char *address);
+		    const char *address, int64_t user_id);
 
 #endif

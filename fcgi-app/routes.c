@@ -39,5 +39,7 @@ const struct route routes[] = {
 	{ "GET",    "/api/mappings/patient/:id", mapping_list_by_patient, AUTH_USER, BODY_NONE },
 	{ "DELETE", "/api/mappings/:id",    mapping_delete,  AUTH_USER, BODY_NONE },
 
+	{ "GET",    "/api/audit",           audit_list,      AUTH_USER, BODY_NONE },
+
 	{ NULL,		NULL,		NULL,		AUTH_NONE, BODY_NONE },
 };

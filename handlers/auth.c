@@ -120,7 +120,6 @@ auth_require(struct req *r)
 	const char	*h, *tok;
 	size_t		 len;
 	enum jwt_status	 js;
-	enum db_status	 st;
 
 	if ((h = req_param(r, "HTTP_AUTHORIZATION")) == NULL || *h == '\0')
 		return unauthorized(r, 0, "this route needs a bearer token");
@@ -135,14 +134,13 @@ auth_require(struct req *r)
 	    r->now, CLOCK_LEEWAY, &r->claims);
 	if (js != JWT_OK)
 		return unauthorized(r, 1, why[js]);
-
-	st = db_user_auth_check(r, r->claims.sub, r->claims.jti,
-	    r->claims.iat);
-	if (st == DB_NOTFOUND)
-		return unauthorized(r, 1, "the token has been revoked or its "
-		    "user no longer exists");
-	if (st != DB_OK)
-		return db_failed(r, st);
+	/*
+	 * That the user exists and has not revoked the token is checked by
+	 * the database at the start of each of the request's transactions,
+	 * in the same round trip as the handler's statement (app_begin in
+	 * db/migrations/002_security.sql); a refusal comes back as
+	 * DB_UNAUTHORIZED, which db_failed() answers with this 401.
+	 */
 	r->user_id = r->claims.sub;
 	return 0;
 }
@@ -177,44 +175,36 @@ auth_register(struct req *r)
 /*
  * Applies the three throttle windows of API.md to email from r's address.
  * Returns 0 when the attempt may go ahead, else the status it set (429
- * with Retry-After, or 503).
+ * with Retry-After, or 503).  A refused attempt is audited as a failed
+ * login.
  */
 static int
 throttle(struct req *r, const char *email)
 {
-	const struct conf	*c = r->conf;
-	struct throttle		 t;
-	int64_t			 retry = 0;
-	enum db_status		 st;
-	int			 limited = 0;
+	struct throttle	 t;
+	int64_t		 retry = 0;
+	enum db_status	 st;
+	int		 i;
 
-	st = db_login_throttle(r, email, r->remote_addr, c->throttle_window,
-	    c->throttle_account_window, &t);
+	st = db_login_throttle(r, email, r->remote_addr, r->conf, &t);
 	if (st != DB_OK)
 		return db_failed(r, st);
 	/* The wait is that of the longest window that is full. */
-	if (t.pair >= c->throttle_pair_max) {
-		limited = 1;
-		retry = t.pair_retry;
-	}
-	if (t.address >= c->throttle_addr_max) {
-		limited = 1;
-		retry = t.address_retry > retry ? t.address_retry : retry;
-	}
-	if (t.account >= c->throttle_account_max) {
-		limited = 1;
-		retry = t.account_retry > retry ? t.account_retry : retry;
-	}
-	if (!limited)
+	for (i = THROTTLE_PAIR; i <= THROTTLE_ACCOUNT; i++)
+		if (t.v[i] > retry)
+			retry = t.v[i];
+	if (retry == 0)
 		return 0;
-	resp_header(r, "Retry-After", "%lld",
-	    (long long)(retry > 0 ? retry : 1));
+	st = db_login_refused(r, email, t.v[THROTTLE_USER_ID]);
+	if (st != DB_OK)
+		return db_failed(r, st);
+	resp_header(r, "Retry-After", "%lld", (long long)retry);
 	return problem(r, 429, "too many failed logins, try again later");
 }
 
-/* Records a failed password check for email from r's address. */
+/* Records a failed password check for email (of user_id, or 0). */
 static int
-login_failed(struct req *r, const char *email)
+login_failed(struct req *r, const char *email, int64_t user_id)
 {
 	const struct conf	*c = r->conf;
 	enum db_status		 st;
@@ -222,7 +212,8 @@ login_failed(struct req *r, const char *email)
 
 	keep = c->throttle_window > c->throttle_account_window ?
 	    c->throttle_window : c->throttle_account_window;
-	if ((st = db_login_failed(r, email, r->remote_addr, keep)) != DB_OK)
+	st = db_login_failed(r, email, r->remote_addr, keep, user_id);
+	if (st != DB_OK)
 		return db_failed(r, st);
 	return 0;
 }
@@ -248,11 +239,12 @@ auth_login(struct req *r)
 	match = password_verify(v[LOGIN_PASSWORD].s, v[LOGIN_PASSWORD].len,
 	    st == DB_OK ? u.password_hash : NULL, r->conf->bcrypt_cost);
 	if (!match) {
-		if ((rc = login_failed(r, v[LOGIN_EMAIL].s)))
+		if ((rc = login_failed(r, v[LOGIN_EMAIL].s,
+		    st == DB_OK ? u.id : 0)))
 			return rc;
 		return problem(r, 401, "the email or password is wrong");
 	}
-	st = db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr);
+	st = db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr, u.id);
 	if (st != DB_OK)
 		return db_failed(r, st);
 	return reply_token(r, 200, &u);
@@ -314,7 +306,7 @@ auth_password(struct req *r)
 		return rc;
 	if (!password_verify(v[PW_CURRENT].s, v[PW_CURRENT].len,
 	    u.password_hash, r->conf->bcrypt_cost)) {
-		if ((rc = login_failed(r, u.email)))
+		if ((rc = login_failed(r, u.email, u.id)))
 			return rc;
 		resp_header(r, "WWW-Authenticate", "Bearer");
 		return problem(r, 401, "the current password is wrong");

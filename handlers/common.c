@@ -31,6 +31,12 @@ body_fields(struct req *r, const struct field_spec *spec, size_t n,
 int
 db_failed(struct req *r, enum db_status st)
 {
+	if (st == DB_UNAUTHORIZED) {
+		resp_header(r, "WWW-Authenticate",
+		    "Bearer error=\"invalid_token\"");
+		return problem(r, 401, "the token has been revoked or its "
+		    "user no longer exists");
+	}
 	if (st == DB_UNAVAILABLE)
 		return problem(r, 503, "the database is unavailable, try again");
 	return problem(r, 500, NULL);

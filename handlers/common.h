@@ -24,7 +24,10 @@ struct req;
 int	body_fields(struct req *, const struct field_spec *, size_t,
 	    enum valid_mode, struct field_value *v);
 
-/* The answer to a failed db call: 503 when unavailable, else 500. */
+/*
+ * The answer to a failed db call: 401 for a token the database refused,
+ * 503 when it is unavailable, else 500.
+ */
 int	db_failed(struct req *, enum db_status);
 
 /*

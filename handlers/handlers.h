@@ -59,4 +59,7 @@ int	mapping_list(struct req *);
 int	mapping_list_by_patient(struct req *);
 int	mapping_delete(struct req *);
 
+/* handlers/audit.c */
+int	audit_list(struct req *);
+
 #endif

@@ -41,6 +41,7 @@ static const struct sort_spec mapped_sorts[] = {
 	{ "id", SK_INT },
 	{ "name", SK_TEXT },
 	{ "assignedAt", SK_TIME },
+	{ "createdAt", SK_TIME },
 };
 static const struct list_spec mapped_list_spec = {
 	mapped_sorts, NFIELDS(mapped_sorts), 0, NULL, 0,

@@ -43,7 +43,8 @@ our @EXPORT_OK = qw(wait_until slurp);
 # The settings of conf/conf.c: removed from the pool's environment unless a
 # test sets them, so the caller's shell cannot change what a test sees.
 my @CONF_KEYS = qw(LISTEN SOCKET_MODE LISTEN_BACKLOG WORKERS MAX_REQUESTS
-    DB_TIMEOUT AUTO_MIGRATE MIGRATIONS_DIR PORT DATABASE_URL DB_HOST DB_PORT
+    DB_TIMEOUT DB_PREPARE AUDIT_READ_SYNC AUTO_MIGRATE MIGRATIONS_DIR PORT
+    DATABASE_URL MIGRATION_DATABASE_URL DB_HOST DB_PORT
     DB_USER DB_PASSWORD DB_NAME JWT_SECRET JWT_TTL BCRYPT_COST
     LOGIN_MAX_FAILURES LOGIN_MAX_EMAILS_PER_ADDRESS LOGIN_WINDOW
     LOGIN_MAX_ACCOUNT_FAILURES LOGIN_ACCOUNT_WINDOW LOG_FORMAT
@@ -281,14 +282,24 @@ sub new {
 	eval {
 		$self->_init_pg;
 		$self->start_pg;
-		$self->psql('CREATE DATABASE medrec', db => 'postgres');
+		# As a deployment has it: the tables' owner runs the
+		# migrations, the service logs in as a member of medrec_app.
+		$self->psql('CREATE ROLE medrec_owner LOGIN', db => 'postgres');
+		$self->psql('CREATE ROLE medrec_app NOLOGIN', db => 'postgres');
+		$self->psql('CREATE ROLE medrec LOGIN IN ROLE medrec_app',
+		    db => 'postgres');
+		$self->psql('CREATE DATABASE medrec OWNER medrec_owner',
+		    db => 'postgres');
 		$self->{database_url} =
-		    "postgresql://postgres\@/medrec?host=$self->{sockdir}";
+		    "postgresql://medrec\@/medrec?host=$self->{sockdir}";
+		$self->{migration_url} =
+		    "postgresql://medrec_owner\@/medrec?host=$self->{sockdir}";
 		$self->{jwt_secret} = _random_string(48);
 		$self->{base_env} = {
 			LISTEN		=> "$dir/pool.sock",
 			SOCKET_MODE	=> '0666',
 			DATABASE_URL	=> $self->{database_url},
+			MIGRATION_DATABASE_URL => $self->{migration_url},
 			JWT_SECRET	=> $self->{jwt_secret},
 			MIGRATIONS_DIR	=> "$self->{top}/db/migrations",
 			WORKERS		=> 4,
@@ -330,7 +341,7 @@ sub shared {
 sub description {
 	my ($self) = @_;
 	my %d = map { $_ => $self->{$_} } qw(url port dir top bin pgbin pgdata
-	    sockdir database_url pool_pid nginx_pid jwt_secret);
+	    sockdir database_url migration_url pool_pid nginx_pid jwt_secret);
 	return \%d;
 }
 
@@ -484,7 +495,8 @@ sub dir		{ $_[0]{dir} }
 sub port	{ $_[0]{port} }
 sub pool_pid	{ $_[0]{pool_pid} }
 sub nginx_pid	{ $_[0]{nginx_pid} }
-sub database_url { $_[0]{database_url} }
+sub database_url { $_[0]{database_url} }	# the service's role
+sub migration_url { $_[0]{migration_url} }	# the tables' owner
 sub sockdir	{ $_[0]{sockdir} }
 sub bin		{ $_[0]{bin} }
 sub top_dir	{ $_[0]{top} }
