@@ -15,7 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -40,6 +44,52 @@ static int
 is_unix_path(const char *listen)
 {
 	return strchr(listen, ':') == NULL;
+}
+
+/*
+ * Started as root, the pool becomes USER (default medrec) once it holds
+ * its socket, before any request is read.  Returns 0, or -1 after logging
+ * why: a pool that cannot drop root does not run.
+ */
+static int
+drop_root(const char *user)
+{
+	struct passwd	*pw;
+
+	if (geteuid() != 0)
+		return 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_msg(NULL, "error", "started as root, but user %s (USER) "
+		    "does not exist", user);
+		return -1;
+	}
+	if (pw->pw_uid == 0) {
+		log_msg(NULL, "error", "USER must not be root");
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setgid(pw->pw_gid) == -1 || setuid(pw->pw_uid) == -1 ||
+	    setuid(0) != -1) {
+		log_msg(NULL, "error", "cannot become %s: %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	log_msg(NULL, "info", "running as %s", user);
+	return 0;
+}
+
+/*
+ * A worker's memory holds the JWT secret, the database password and the
+ * requests' tokens: no core file may carry them off, and no other process
+ * of the same user may read them.
+ */
+static void
+no_core_dumps(void)
+{
+	struct rlimit	 none = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &none);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 static void
@@ -123,6 +173,10 @@ main(int argc, char *argv[])
 		log_msg(NULL, "error", "fcntl: %s", strerror(errno));
 		return 1;
 	}
+
+	if (drop_root(conf.user[0] != '\0' ? conf.user : "medrec") == -1)
+		return 1;
+	no_core_dumps();
 
 	/* Make the dummy hash for unknown emails once, here, so that every
 	 * worker inherits it and no login pays for it. */

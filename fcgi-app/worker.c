@@ -24,6 +24,7 @@
 #include <fcgiapp.h>
 
 #include "conf.h"
+#include "cors.h"
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
@@ -107,12 +108,18 @@ dispatch(struct req *r, FCGX_Stream *in)
 		problem(r, 404, "no such resource");
 		return;
 	case ROUTE_BAD_METHOD:
+		if (cors_is_preflight(r) && cors_headers(r, allow)) {
+			reply_empty(r, 204);
+			return;
+		}
 		resp_header(r, "Allow", "%s", allow);
+		cors_headers(r, NULL);
 		problem(r, 405, "%s is not allowed here", r->method);
 		return;
 	case ROUTE_OK:
 		break;
 	}
+	cors_headers(r, NULL);
 	r->route = rt;
 	if (rt->body == BODY_JSON &&
 	    !is_json(req_param(r, "CONTENT_TYPE"))) {
