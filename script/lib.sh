@@ -68,8 +68,11 @@ ensure_pg_user() {
 }
 
 # start_cluster DIR: creates (once) and starts a private cluster in DIR,
-# reachable only on its socket directory DIR/run with a password kept in
-# DIR/password.  Sets DATABASE_URL.
+# reachable only on its socket directory DIR/run, with passwords kept under
+# DIR (mode 0600).  As a deployment would have it, the tables belong to
+# medrec_owner, who runs the migrations (MIGRATION_DATABASE_URL), and the
+# service logs in as medrec, a member of medrec_app that owns nothing and
+# cannot bypass row-level security (DATABASE_URL).  Sets both.
 start_cluster() {
 	pgdir=$1
 	ensure_pg_user
@@ -81,11 +84,12 @@ start_cluster() {
 out of a private directory, or set DATABASE_URL"
 	fi
 	chmod 0755 "$pgdir/run"
+	for who in password owner_password app_password; do
+		[ -s "$pgdir/$who" ] ||
+		    (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$pgdir/$who")
+	done
 	if [ ! -f "$pgdir/data/PG_VERSION" ]; then
 		say "creating a PostgreSQL cluster in $pgdir/data"
-		umask 077
-		head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$pgdir/password"
-		umask 022
 		[ "$(id -u)" -eq 0 ] && chown "$pg_user" "$pgdir/password"
 		as_pg "$pgbin/initdb" -D "$pgdir/data" -U postgres -E UTF8 \
 		    --locale=C.UTF-8 --auth=scram-sha-256 \
@@ -99,11 +103,25 @@ out of a private directory, or set DATABASE_URL"
 		started_cluster=$pgdir
 	fi
 	pw=$(cat "$pgdir/password")
-	PGPASSWORD=$pw "$pgbin/psql" -h "$pgdir/run" -U postgres -d postgres -Atq \
-	    -c "SELECT 1 FROM pg_database WHERE datname = 'medrec'" | grep -q 1 ||
-	    PGPASSWORD=$pw "$pgbin/createdb" -h "$pgdir/run" -U postgres medrec
-	DATABASE_URL="postgresql://postgres:$pw@/medrec?host=$pgdir/run"
-	export DATABASE_URL
+	owner_pw=$(cat "$pgdir/owner_password")
+	app_pw=$(cat "$pgdir/app_password")
+	su_psql() {
+		PGPASSWORD=$pw "$pgbin/psql" -h "$pgdir/run" -U postgres -d postgres \
+		    -Atq -v ON_ERROR_STOP=1 "$@"
+	}
+	# Idempotent, so a cluster made by an older version is brought up to
+	# date.  The passwords are hex, safe inside quotes.
+	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_owner'" | grep -q 1 ||
+	    su_psql -c "CREATE ROLE medrec_owner LOGIN PASSWORD '$owner_pw'"
+	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_app'" | grep -q 1 ||
+	    su_psql -c "CREATE ROLE medrec_app NOLOGIN"
+	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec'" | grep -q 1 ||
+	    su_psql -c "CREATE ROLE medrec LOGIN PASSWORD '$app_pw' IN ROLE medrec_app"
+	su_psql -c "SELECT 1 FROM pg_database WHERE datname = 'medrec'" | grep -q 1 ||
+	    su_psql -c "CREATE DATABASE medrec OWNER medrec_owner"
+	DATABASE_URL="postgresql://medrec:$app_pw@/medrec?host=$pgdir/run"
+	MIGRATION_DATABASE_URL="postgresql://medrec_owner:$owner_pw@/medrec?host=$pgdir/run"
+	export DATABASE_URL MIGRATION_DATABASE_URL
 }
 
 stop_cluster() {
