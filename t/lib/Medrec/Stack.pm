@@ -308,7 +308,7 @@ sub new {
 			%{ $opts{env} // {} },
 		};
 		$self->start_pool;
-		$self->_start_nginx($opts{nginx_workers} // 1);
+		$self->_start_nginx($opts{nginx_workers} // 1, $opts{tls});
 		$self->wait_ready;
 		1;
 	} or do {
@@ -424,17 +424,36 @@ sub start_pool {
 	return $self->{pool_pid};
 }
 
+# With tls, nginx serves HTTPS on a second port with a fresh self-signed
+# certificate (tls_url, tls_port, tls_cert), and the plain port redirects.
 sub _start_nginx {
-	my ($self, $workers) = @_;
+	my ($self, $workers, $tls) = @_;
 	my $dir = "$self->{dir}/nginx";
 	my ($sock, $port) = _hold_port();
+	my @tls;
+	my ($tls_sock, $tls_port);
+	if ($tls) {
+		($tls_sock, $tls_port) = _hold_port();
+		my $cert = "$self->{dir}/cert.pem";
+		my $key = "$self->{dir}/key.pem";
+		my $r = run_cmd(cmd => [ 'openssl', 'req', '-x509', '-newkey',
+		    'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+		    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+		    '-keyout', $key, '-out', $cert ]);
+		die "openssl failed:\n$r->{out}$r->{err}" if $r->{status};
+		@tls = ("127.0.0.1:$tls_port", $cert, $key);
+		$self->{tls_cert} = $cert;
+		$self->{tls_port} = $tls_port;
+		$self->{tls_url} = "https://127.0.0.1:$tls_port";
+	}
 	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
-	    "127.0.0.1:$port", "$self->{dir}/pool.sock" ],
+	    "127.0.0.1:$port", "$self->{dir}/pool.sock", @tls ],
 	    env => { NGINX_WORKERS => $workers });
 	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
 	$self->{port} = $port;
 	$self->{url} = "http://127.0.0.1:$port";
 	close($sock);	# as late as possible: nginx binds it next
+	close($tls_sock) if $tls_sock;
 	$self->{nginx_pid} = _spawn(cwd => $dir, log => "$dir/stderr.log",
 	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf",
 	    '-e', "$dir/error.log", '-g', 'daemon off;' ]);
@@ -455,7 +474,8 @@ sub wait_ready {
 			$why = 'nginx exited';
 			return 1;
 		}
-		return $self->request(GET => '/api/health')->{status} == 200;
+		return $self->request(GET => '/api/health')->{status} ==
+		    ($self->{tls_url} ? 308 : 200);
 	}, 0.05);
 	$why //= 'no 200 from GET /api/health in ' . ($timeout // 30) . ' s'
 	    unless $ok;
@@ -502,6 +522,9 @@ sub bin		{ $_[0]{bin} }
 sub top_dir	{ $_[0]{top} }
 sub owned	{ $_[0]{owned} }
 sub jwt_secret	{ $_[0]{jwt_secret} }	# to forge tokens in tests
+sub tls_url	{ $_[0]{tls_url} }	# with new(tls => 1)
+sub tls_port	{ $_[0]{tls_port} }
+sub tls_cert	{ $_[0]{tls_cert} }
 sub pool_log_path { "$_[0]{dir}/pool.log" }
 sub nginx_error_log_path { "$_[0]{dir}/nginx/error.log" }
 sub pool_log	{ slurp($_[0]->pool_log_path) }
@@ -535,7 +558,8 @@ sub request {
 	$args{content} = $body if defined $body;
 	# Connection: close, so a stopped or reloaded nginx never leaves a
 	# stale kept-alive connection behind.
-	my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $o{timeout} // 30,
+	my $http = HTTP::Tiny->new(keep_alive => 0, max_redirect => 0,
+	    timeout => $o{timeout} // 30,
 	    agent => 'medrec-tests/1');
 	local $SIG{PIPE} = 'IGNORE';
 	my $r = $http->request($method, $self->url($path), \%args);
