@@ -29,6 +29,21 @@ static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, DB_READ, 0 };
 /* The start of every transaction: see db/migrations/002_security.sql. */
 static struct db_stmt	 begin_stmt = { "app_begin",
     "SELECT app_begin($1, $2, $3, $4, $5, $6)", 6, 0, 0 };
+static struct db_stmt	 begin_tx_stmt = { "begin", "BEGIN", 0, DB_PER_CALL, 0 };
+static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL, 0 };
+static struct db_stmt	 rollback_stmt = { "rollback", "ROLLBACK", 0,
+    DB_PER_CALL, 0 };
+
+/*
+ * A transaction of several statements (db_begin): open once asked for,
+ * begun once BEGIN went out with its first statement, failed once one of
+ * them failed (the server then ignores all but ROLLBACK).
+ */
+static struct {
+	int	 open;
+	int	 begun;
+	int	 failed;
+} tx;
 
 /* Connects; returns 0, or -1 after logging why. */
 static int
@@ -195,6 +210,7 @@ failure(struct req *r, const struct db_stmt *st, PGresult *res,
 		log_msg(r, "warn", "database unavailable in %s: %s", st->name,
 		    conn ? PQerrorMessage(conn) : "no connection");
 		db_close();
+		tx.begun = 0;	/* the server rolled it back */
 		return DB_UNAVAILABLE;
 	}
 	if (strcmp(state, "MR401") == 0)	/* app_begin refused the token */
@@ -218,68 +234,161 @@ good(PGresult *res)
 	    PQresultStatus(res) == PGRES_COMMAND_OK;
 }
 
-enum db_status
-db_exec(struct req *r, struct db_stmt *st, const char *const *params,
-    PGresult **out, const char **sqlstate)
+/* One query of a pipeline. */
+struct queued {
+	struct db_stmt		*st;
+	const char *const	*params;
+	int			 preparing;
+};
+
+#define QUEUE_MAX	4
+
+/*
+ * Sends q[0..n) as one pipeline ended by a sync (one round trip), reads
+ * every result, and keeps q[want]'s in *out for the caller (freed with the
+ * request).  The first failure decides the status; the queries after it
+ * were skipped by the server.  Everything before the sync is one
+ * transaction unless the queue itself says BEGIN.
+ */
+static enum db_status
+run(struct req *r, struct queued *q, int n, int want, PGresult **out,
+    const char **sqlstate)
 {
-	const char	*ctx[6];
-	PGresult	*got[4] = { NULL, NULL, NULL, NULL }, *sync, *res;
+	PGresult	*res, *sync, *kept = NULL;
 	enum db_status	 rc = DB_OK;
-	int		 prep_begin, prep_st, n = 0, i;
+	int		 i;
 
-	*out = NULL;
-	if (sqlstate != NULL)
-		*sqlstate = NULL;
-	if (db_ready() == -1)
-		return DB_UNAVAILABLE;
+	if (!PQenterPipelineMode(conn))
+		return failure(r, q[want].st, NULL, sqlstate);
+	for (i = 0; i < n; i++)
+		if (!send_stmt(q[i].st, q[i].params, &q[i].preparing))
+			return failure(r, q[i].st, NULL, sqlstate);
+	if (!PQpipelineSync(conn))
+		return failure(r, q[want].st, NULL, sqlstate);
 
-	/*
-	 * One round trip: app_begin (the request's context and, for a
-	 * signed-in caller, the token check) and the statement, then a sync.
-	 * Everything before the sync is one implicit transaction: if the
-	 * token is refused or the statement fails, nothing of it stays.
-	 */
+	for (i = 0; i < n; i++) {
+		if (q[i].preparing) {
+			res = next_result();
+			if (good(res))
+				q[i].st->prepared_on = conn_gen;
+			else if (rc == DB_OK)
+				rc = failure(r, q[i].st, res, sqlstate);
+			PQclear(res);
+		}
+		res = next_result();
+		if (rc == DB_OK && !good(res))
+			rc = failure(r, q[i].st, res, sqlstate);
+		if (i == want && rc == DB_OK)
+			kept = res;
+		else
+			PQclear(res);
+	}
+	if (conn != NULL) {
+		while ((sync = PQgetResult(conn)) != NULL &&
+		    PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
+			PQclear(sync);
+		if ((sync == NULL || !PQexitPipelineMode(conn)) && rc == DB_OK)
+			rc = failure(r, q[want].st, NULL, sqlstate);
+		PQclear(sync);
+	}
+	if (rc != DB_OK) {
+		PQclear(kept);
+		return rc;
+	}
+	arena_cleanup_add(r->arena, clear_result, kept);
+	*out = kept;
+	return DB_OK;
+}
+
+/* The request's context for app_begin, in the request's arena. */
+static const char *const *
+context(struct req *r, const struct db_stmt *st)
+{
+	const char	**ctx = arena_alloc(r->arena, 6 * sizeof(*ctx));
+
 	ctx[0] = r->id;
 	ctx[1] = r->remote_addr;
 	ctx[2] = r->user_id != 0 ? db_i64(r, r->user_id) : NULL;
 	ctx[3] = r->user_id != 0 ? r->claims.jti : NULL;
 	ctx[4] = r->user_id != 0 ? db_i64(r, r->claims.iat) : NULL;
 	ctx[5] = st->flags & DB_READ && !dbconf->audit_read_sync ? "t" : "f";
-	if (!PQenterPipelineMode(conn) ||
-	    !send_stmt(&begin_stmt, ctx, &prep_begin) ||
-	    !send_stmt(st, params, &prep_st) || !PQpipelineSync(conn))
-		return failure(r, st, NULL, sqlstate);
+	return ctx;
+}
 
-	/* The results come in the order the queries went out. */
-	for (i = 0; i < prep_begin + 1 + prep_st + 1; i++)
-		got[i] = next_result();
-	while ((sync = PQgetResult(conn)) != NULL &&
-	    PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
-		PQclear(sync);
-	if (sync == NULL || !PQexitPipelineMode(conn))
-		rc = failure(r, st, NULL, sqlstate);
-	PQclear(sync);
+enum db_status
+db_exec(struct req *r, struct db_stmt *st, const char *const *params,
+    PGresult **out, const char **sqlstate)
+{
+	struct queued	 q[QUEUE_MAX];
+	enum db_status	 rc;
+	int		 n = 0;
 
-	if (prep_begin && good(got[n++]))
-		begin_stmt.prepared_on = conn_gen;
-	if (rc == DB_OK && !good(got[n]))
-		rc = failure(r, &begin_stmt, got[n], sqlstate);
-	n++;
-	if (prep_st && good(got[n++]))
-		st->prepared_on = conn_gen;
-	res = got[n];
-	got[n] = NULL;
-	if (rc == DB_OK && !good(res))
-		rc = failure(r, st, res, sqlstate);
-	for (i = 0; i < 4; i++)
-		PQclear(got[i]);
-	if (rc != DB_OK) {
-		PQclear(res);
-		return rc;
+	*out = NULL;
+	if (sqlstate != NULL)
+		*sqlstate = NULL;
+	if (tx.failed)
+		return DB_ERROR;
+	if (!tx.begun && db_ready() == -1)
+		return DB_UNAVAILABLE;
+
+	/*
+	 * One round trip: app_begin (the request's context and, for a
+	 * signed-in caller, the token check) and the statement.  Alone, the
+	 * two are one implicit transaction: if the token is refused or the
+	 * statement fails, nothing of it stays.  In a transaction of the
+	 * request's (db_begin), app_begin goes with its first statement.
+	 */
+	if (tx.open && !tx.begun)
+		q[n++] = (struct queued){ &begin_tx_stmt, NULL, 0 };
+	if (!tx.begun)
+		q[n++] = (struct queued){ &begin_stmt, context(r, st), 0 };
+	q[n++] = (struct queued){ st, params, 0 };
+	rc = run(r, q, n, n - 1, out, sqlstate);
+	if (tx.open) {
+		tx.begun = 1;
+		tx.failed = rc != DB_OK;
 	}
-	arena_cleanup_add(r->arena, clear_result, res);
-	*out = res;
-	return DB_OK;
+	return rc;
+}
+
+void
+db_begin(struct req *r)
+{
+	(void)r;
+	tx.open = 1;
+	tx.begun = 0;
+	tx.failed = 0;
+}
+
+enum db_status
+db_commit(struct req *r, struct db_stmt *st, const char *const *params)
+{
+	struct queued	 q[2];
+	PGresult	*res;
+	enum db_status	 rc;
+	int		 n = 0;
+
+	if (!tx.open || tx.failed || !tx.begun) {
+		db_rollback(r);
+		return tx.failed ? DB_ERROR : DB_OK;
+	}
+	if (st != NULL)
+		q[n++] = (struct queued){ st, params, 0 };
+	q[n++] = (struct queued){ &commit_stmt, NULL, 0 };
+	rc = run(r, q, n, 0, &res, NULL);
+	memset(&tx, 0, sizeof(tx));
+	return rc;
+}
+
+void
+db_rollback(struct req *r)
+{
+	struct queued	 q[1] = { { &rollback_stmt, NULL, 0 } };
+	PGresult	*res;
+
+	if (tx.begun && conn != NULL)
+		(void)run(r, q, 1, 0, &res, NULL);
+	memset(&tx, 0, sizeof(tx));
 }
 
 enum db_status

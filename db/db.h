@@ -25,6 +25,16 @@ enum db_status {
 void		db_open(const struct conf *);
 /* Closes it (worker exit). */
 void		db_close(void);
+/*
+ * A transaction of several statements, for a request that must write more
+ * than one statement can: after db_begin, db_exec's statements share one
+ * transaction (BEGIN and app_begin go out with the first of them), which
+ * db_commit ends, or db_rollback, which the worker also calls for a
+ * request that left one open.
+ */
+void		db_begin(struct req *);
+void		db_rollback(struct req *);
+
 /* Database reachability for /api/health. */
 enum db_status	db_ping(struct req *);
 

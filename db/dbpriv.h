@@ -46,6 +46,13 @@ struct db_stmt {
 enum db_status	db_exec(struct req *, struct db_stmt *, const char *const *,
 		    PGresult **res, const char **sqlstate);
 
+/*
+ * Ends the transaction of db_begin: runs st (may be NULL) and COMMIT in
+ * one round trip.  After a failed statement it rolls back instead and
+ * returns DB_ERROR.
+ */
+enum db_status	db_commit(struct req *, struct db_stmt *, const char *const *);
+
 /* An int64 as a text parameter, in the request's arena. */
 const char	*db_i64(struct req *, int64_t);
 

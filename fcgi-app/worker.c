@@ -198,6 +198,7 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 		reqid_new(r.id);
 
 	dispatch(&r, fr->in);
+	db_rollback(&r);	/* a transaction a handler left open */
 	respond(&r, fr->out);
 	/* FCGX_Finish_r frees the params that method and path point into. */
 	r.method = arena_strdup(a, r.method);
