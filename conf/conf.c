@@ -31,7 +31,7 @@ static const char *const known[] = {
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
-	"CORS_ORIGINS", "USER",
+	"CORS_ORIGINS", "RUN_AS_USER",
 	NULL
 };
 
@@ -427,7 +427,7 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 
 	if (load_cors(c, err, errlen) == -1)
 		return -1;
-	if (get_str("USER", "", c->user, sizeof(c->user), err, errlen) == -1)
+	if (get_str("RUN_AS_USER", "", c->user, sizeof(c->user), err, errlen) == -1)
 		return -1;
 
 	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {

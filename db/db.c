@@ -215,6 +215,10 @@ failure(struct req *r, const struct db_stmt *st, PGresult *res,
 	}
 	if (strcmp(state, "MR401") == 0)	/* app_begin refused the token */
 		return DB_UNAUTHORIZED;
+	if (strcmp(state, "MR409") == 0)	/* app_idempotency_claim */
+		return DB_BUSY;
+	if (strcmp(state, "MR208") == 0)
+		return DB_REPLAY;
 	if (strncmp(state, "23", 2) == 0)	/* integrity violation */
 		return DB_CONFLICT;
 	if (strcmp(state, "57014") == 0) {	/* statement timeout */

@@ -16,8 +16,11 @@ enum db_status {
 	DB_OK,
 	DB_NOTFOUND,
 	DB_CONFLICT,	/* a unique or foreign key rule said no */
+	DB_STALE,	/* If-Match named another version: 412 */
 	DB_UNAVAILABLE,	/* no connection, or it broke: 503 */
 	DB_UNAUTHORIZED, /* the token is revoked or its user gone: 401 */
+	DB_BUSY,	/* an Idempotency-Key is in use by a running request */
+	DB_REPLAY,	/* an Idempotency-Key already has its response */
 	DB_ERROR,	/* anything else, already logged: 500 */
 };
 

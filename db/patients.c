@@ -48,18 +48,37 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "audit AS (INSERT INTO audit_events "
 	    "  (action, resource_type, resource_id, status) "
 	    "  SELECT 'read', 'patient', $2, "
-	    "  CASE WHEN EXISTS (SELECT FROM p) THEN 200 ELSE 404 END) "
-	    "SELECT * FROM p", 2, DB_READ, 0 },
+	    "  CASE WHEN NOT EXISTS (SELECT FROM p) THEN 404 "
+	    "  WHEN $4::boolean OR (SELECT version FROM p) = ANY ($3::bigint[]) "
+	    "  THEN 304 ELSE 200 END) "
+	    "SELECT * FROM p", 4, DB_READ, 0 },
+	/*
+	 * Writes check If-Match ($11, $3: the versions named, NULL for
+	 * none) in the statement that writes, so no other write can come
+	 * between the check and the change; cur tells a missing record
+	 * (404) from a stale version (412).
+	 */
 	[STMT_UPDATE] = { "patient_update",
-	    "UPDATE patients SET "
-	    "name = CASE WHEN $3::boolean THEN $4 ELSE name END, "
-	    "age = CASE WHEN $5::boolean THEN $6::integer ELSE age END, "
-	    "gender = CASE WHEN $7::boolean THEN $8 ELSE gender END, "
-	    "address = CASE WHEN $9::boolean THEN $10 ELSE address END, "
-	    "version = version + 1, updated_at = now() "
-	    "WHERE id = $2 AND user_id = $1 RETURNING " PATIENT_COLS, 10, 0, 0 },
+	    "WITH cur AS (SELECT version FROM patients "
+	    "  WHERE id = $2 AND user_id = $1), "
+	    "upd AS (UPDATE patients SET "
+	    "  name = CASE WHEN $3::boolean THEN $4 ELSE name END, "
+	    "  age = CASE WHEN $5::boolean THEN $6::integer ELSE age END, "
+	    "  gender = CASE WHEN $7::boolean THEN $8 ELSE gender END, "
+	    "  address = CASE WHEN $9::boolean THEN $10 ELSE address END, "
+	    "  version = version + 1, updated_at = now() "
+	    "  WHERE id = $2 AND user_id = $1 "
+	    "  AND ($11::bigint[] IS NULL OR version = ANY ($11::bigint[])) "
+	    "  RETURNING " PATIENT_COLS ") "
+	    "SELECT upd.*, (SELECT version FROM cur) "
+	    "FROM (SELECT) one LEFT JOIN upd ON true", 11, 0, 0 },
 	[STMT_DELETE] = { "patient_delete",
-	    "DELETE FROM patients WHERE id = $2 AND user_id = $1", 2, 0, 0 },
+	    "WITH cur AS (SELECT version FROM patients "
+	    "  WHERE id = $2 AND user_id = $1), "
+	    "del AS (DELETE FROM patients WHERE id = $2 AND user_id = $1 "
+	    "  AND ($3::bigint[] IS NULL OR version = ANY ($3::bigint[])) "
+	    "  RETURNING id) "
+	    "SELECT (SELECT id FROM del), (SELECT version FROM cur)", 3, 0, 0 },
 	[STMT_COUNT] = { "patient_count",
 	    "SELECT count(*) FROM patients WHERE user_id = $1 "
 	    "AND ($2::text IS NULL OR name ILIKE $2)", 2,
@@ -134,9 +153,11 @@ db_patient_create(struct req *r, int64_t owner,
 }
 
 enum db_status
-db_patient_get(struct req *r, int64_t owner, int64_t id, struct patient *p)
+db_patient_get(struct req *r, int64_t owner, int64_t id,
+    const char *inm_versions, int inm_any, struct patient *p)
 {
-	const char	*params[] = { db_i64(r, owner), db_i64(r, id) };
+	const char	*params[] = { db_i64(r, owner), db_i64(r, id),
+			    inm_versions, inm_any ? "t" : "f" };
 
 	return one_patient(r, STMT_GET, params, p);
 }
@@ -147,30 +168,53 @@ flag(int set)
 	return set ? "t" : "f";
 }
 
+/*
+ * The answer of a write that checked If-Match: the record as written, or
+ * DB_NOTFOUND (no version: no such record of owner's) or DB_STALE.
+ */
+static enum db_status
+written(PGresult *res, int version_col, struct patient *p)
+{
+	if (db_text(res, 0, version_col) == NULL)
+		return DB_NOTFOUND;
+	if (db_text(res, 0, 0) == NULL)
+		return DB_STALE;
+	if (p != NULL)
+		patient_row(res, 0, p);
+	return DB_OK;
+}
+
 enum db_status
 db_patient_update(struct req *r, int64_t owner, int64_t id,
-    const struct patient_write *w, struct patient *p)
+    const struct patient_write *w, const char *if_match, struct patient *p)
 {
 	const char	*params[] = { db_i64(r, owner), db_i64(r, id),
 			    flag(w->set_name), w->name,
 			    flag(w->set_age), w->age,
 			    flag(w->set_gender), w->gender,
-			    flag(w->set_address), w->address };
+			    flag(w->set_address), w->address, if_match };
+	PGresult	*res;
+	enum db_status	 st;
 
-	return one_patient(r, STMT_UPDATE, params, p);
+	if ((st = db_exec(r, &stmts[STMT_UPDATE], params, &res, NULL)) !=
+	    DB_OK)
+		return st;
+	return written(res, 8, p);
 }
 
 enum db_status
-db_patient_delete(struct req *r, int64_t owner, int64_t id)
+db_patient_delete(struct req *r, int64_t owner, int64_t id,
+    const char *if_match)
 {
-	const char	*params[] = { db_i64(r, owner), db_i64(r, id) };
+	const char	*params[] = { db_i64(r, owner), db_i64(r, id),
+			    if_match };
 	PGresult	*res;
 	enum db_status	 st;
 
 	if ((st = db_exec(r, &stmts[STMT_DELETE], params, &res, NULL)) !=
 	    DB_OK)
 		return st;
-	return strcmp(PQcmdTuples(res), "0") == 0 ? DB_NOTFOUND : DB_OK;
+	return written(res, 1, NULL);
 }
 
 enum db_status

@@ -47,12 +47,22 @@ enum patient_sort {
 
 enum db_status	db_patient_create(struct req *, int64_t owner,
 		    const struct patient_write *, struct patient *);
-/* DB_NOTFOUND when it does not exist or is not owner's. */
+/*
+ * DB_NOTFOUND when it does not exist or is not owner's.  inm_versions and
+ * inm_any are the request's If-None-Match, for its audit row's status.
+ */
 enum db_status	db_patient_get(struct req *, int64_t owner, int64_t id,
-		    struct patient *);
+		    const char *inm_versions, int inm_any, struct patient *);
+/*
+ * if_match: the versions the write requires, as a PostgreSQL array
+ * literal, or NULL.  DB_STALE when the record has another version (and
+ * nothing changed), DB_NOTFOUND when it is missing or not owner's.
+ */
 enum db_status	db_patient_update(struct req *, int64_t owner, int64_t id,
-		    const struct patient_write *, struct patient *);
-enum db_status	db_patient_delete(struct req *, int64_t owner, int64_t id);
+		    const struct patient_write *, const char *if_match,
+		    struct patient *);
+enum db_status	db_patient_delete(struct req *, int64_t owner, int64_t id,
+		    const char *if_match);
 /*
  * One page of owner's patients: up to p->limit rows into *rows (arena),
  * *has_more when another page follows, q the name filter or NULL.

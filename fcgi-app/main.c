@@ -47,7 +47,7 @@ is_unix_path(const char *listen)
 }
 
 /*
- * Started as root, the pool becomes USER (default medrec) once it holds
+ * Started as root, the pool becomes RUN_AS_USER (default medrec) once it holds
  * its socket, before any request is read.  Returns 0, or -1 after logging
  * why: a pool that cannot drop root does not run.
  */
@@ -59,12 +59,12 @@ drop_root(const char *user)
 	if (geteuid() != 0)
 		return 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		log_msg(NULL, "error", "started as root, but user %s (USER) "
+		log_msg(NULL, "error", "started as root, but user %s (RUN_AS_USER) "
 		    "does not exist", user);
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		log_msg(NULL, "error", "USER must not be root");
+		log_msg(NULL, "error", "RUN_AS_USER must not be root");
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||

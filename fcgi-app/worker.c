@@ -105,6 +105,7 @@ dispatch(struct req *r, FCGX_Stream *in)
 	switch (route_find(routes, r->method, r->path, &rt, r->ids, allow,
 	    sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
+		cors_headers(r, NULL);
 		problem(r, 404, "no such resource");
 		return;
 	case ROUTE_BAD_METHOD:

@@ -45,7 +45,38 @@ void	list_end(struct req *, const struct list_spec *,
 	    const struct list_params *, int has_more, const char *last_key,
 	    int64_t last_id, int64_t total);
 
-/* "Location: path/id" for a created record. */
-void	location(struct req *, const char *path, int64_t id);
+/* "Location: path/id" for a created record; returns the value. */
+const char *location(struct req *, const char *path, int64_t id);
+/* "ETag: \"version\"" for a single record; returns the value. */
+const char *etag(struct req *, int64_t version);
+
+/*
+ * An If-Match or If-None-Match header, as the SQL takes it: present says
+ * the client sent one; any, that it was "*"; versions, the versions it
+ * named as a PostgreSQL array literal ("{3,4}", "{}" when none parsed),
+ * NULL when absent or "*".  If-Match compares strongly: a weak W/"3" never
+ * matches it; If-None-Match compares weakly.
+ */
+struct precondition {
+	int		 present;
+	int		 any;
+	const char	*versions;
+};
+void	precondition(struct req *, const char *param, int weak,
+	    struct precondition *);
+/* 1 when version satisfies p (a match, for either header). */
+int	precondition_matches(const struct precondition *, int64_t version);
+
+/*
+ * Safe retries for a POST that creates (API.md "Safe retries").  Before
+ * creating: returns 0 to go ahead, with *key the request's
+ * Idempotency-Key or NULL and, for a key, the transaction begun and the
+ * key claimed; or the status of the answer it set (a replay, 400, 409,
+ * 422, 503).  After the create has set its 201: stores the reply with the
+ * key and commits; returns the final status.
+ */
+int	idempotency_begin(struct req *, const char **key);
+int	idempotency_finish(struct req *, const char *key,
+	    const char *location, const char *etag);
 
 #endif

@@ -65,9 +65,17 @@ patient_json(struct buf *b, const struct patient *p)
 static int
 reply_patient(struct req *r, int status, const struct patient *p)
 {
-	resp_header(r, "ETag", "\"%" PRId64 "\"", p->version);
+	etag(r, p->version);
 	patient_json(&r->out, p);
 	return reply_json(r, status);
+}
+
+/* The answer to a write whose If-Match named another version. */
+static int
+stale(struct req *r, int64_t id)
+{
+	return problem(r, 412, "patient %" PRId64 " has changed since that "
+	    "version: GET it again", id);
 }
 
 static int
@@ -101,27 +109,39 @@ patient_create(struct req *r)
 	struct field_value	 v[NFIELDS(patient_spec)];
 	struct patient_write	 w;
 	struct patient		 p;
+	const char		*key, *loc;
 	enum db_status		 st;
 	int			 rc;
 
 	if ((rc = body_fields(r, patient_spec, NFIELDS(patient_spec),
 	    VALID_CREATE, v)))
 		return rc;
+	if ((rc = idempotency_begin(r, &key)))
+		return rc;
 	to_write(r, v, 1, &w);
 	if ((st = db_patient_create(r, r->user_id, &w, &p)) != DB_OK)
 		return db_failed(r, st);
-	location(r, PATIENTS_PATH, p.id);
-	return reply_patient(r, 201, &p);
+	loc = location(r, PATIENTS_PATH, p.id);
+	reply_patient(r, 201, &p);
+	return idempotency_finish(r, key, loc,
+	    arena_printf(r->arena, "\"%" PRId64 "\"", p.version));
 }
 
 int
 patient_get(struct req *r)
 {
-	struct patient	 p;
-	enum db_status	 st;
+	struct precondition	 inm;
+	struct patient		 p;
+	enum db_status		 st;
 
-	switch ((st = db_patient_get(r, r->user_id, r->ids[0], &p))) {
+	precondition(r, "HTTP_IF_NONE_MATCH", 1, &inm);
+	switch ((st = db_patient_get(r, r->user_id, r->ids[0], inm.versions,
+	    inm.any, &p))) {
 	case DB_OK:
+		if (inm.present && precondition_matches(&inm, p.version)) {
+			etag(r, p.version);
+			return reply_empty(r, 304);
+		}
 		return reply_patient(r, 200, &p);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
@@ -136,6 +156,7 @@ update(struct req *r, enum valid_mode mode)
 {
 	struct field_value	 v[NFIELDS(patient_spec)];
 	struct patient_write	 w;
+	struct precondition	 im;
 	struct patient		 p;
 	enum db_status		 st;
 	int			 rc;
@@ -144,11 +165,15 @@ update(struct req *r, enum valid_mode mode)
 	    v)))
 		return rc;
 	to_write(r, v, mode == VALID_CREATE, &w);
-	switch ((st = db_patient_update(r, r->user_id, r->ids[0], &w, &p))) {
+	precondition(r, "HTTP_IF_MATCH", 0, &im);
+	switch ((st = db_patient_update(r, r->user_id, r->ids[0], &w,
+	    im.versions, &p))) {
 	case DB_OK:
 		return reply_patient(r, 200, &p);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
+	case DB_STALE:
+		return stale(r, r->ids[0]);
 	default:
 		return db_failed(r, st);
 	}
@@ -169,13 +194,18 @@ patient_patch(struct req *r)
 int
 patient_delete(struct req *r)
 {
-	enum db_status	 st;
+	struct precondition	 im;
+	enum db_status		 st;
 
-	switch ((st = db_patient_delete(r, r->user_id, r->ids[0]))) {
+	precondition(r, "HTTP_IF_MATCH", 0, &im);
+	switch ((st = db_patient_delete(r, r->user_id, r->ids[0],
+	    im.versions))) {
 	case DB_OK:
 		return reply_empty(r, 204);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
+	case DB_STALE:
+		return stale(r, r->ids[0]);
 	default:
 		return db_failed(r, st);
 	}

@@ -62,14 +62,17 @@ CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only();
 
 -- Writes to patient records, mappings and doctors audit themselves, in the
--- transaction that makes them, whichever statement does it.  A row removed
--- by a cascade (a patient's mappings) is part of the patient's deletion and
--- gets no row of its own.
+-- transaction that makes them, whichever statement does it.  A mapping
+-- removed with its patient is part of the patient's deletion and gets no
+-- row of its own: the cascade's triggers fire at the end of the patient's
+-- DELETE (at trigger depth 1, like any other), when the patient is gone.
 CREATE FUNCTION audit_write() RETURNS trigger
     LANGUAGE plpgsql AS $$
 BEGIN
-    IF pg_trigger_depth() > 1 THEN
-        RETURN NULL;
+    IF TG_OP = 'DELETE' AND TG_ARGV[0] = 'mapping' THEN
+        IF NOT EXISTS (SELECT 1 FROM patients WHERE id = OLD.patient_id) THEN
+            RETURN NULL;
+        END IF;
     END IF;
     INSERT INTO audit_events (action, resource_type, resource_id, status)
     VALUES (CASE TG_OP WHEN 'INSERT' THEN 'create'
@@ -137,6 +140,16 @@ CREATE POLICY audit_events_read_own ON audit_events FOR SELECT
     USING (user_id = app_user_id());
 CREATE POLICY audit_events_append ON audit_events FOR INSERT
     WITH CHECK (true);
+
+-- Accounts: anyone may read them (a login looks one up by email before
+-- anyone is signed in) and register one, but only a signed-in user may
+-- change an account, and only their own.
+ALTER TABLE users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE users FORCE ROW LEVEL SECURITY;
+CREATE POLICY users_read ON users FOR SELECT USING (true);
+CREATE POLICY users_register ON users FOR INSERT WITH CHECK (true);
+CREATE POLICY users_change_own ON users FOR UPDATE
+    USING (id = app_user_id()) WITH CHECK (id = app_user_id());
 
 -- What the application role may do, and nothing more.
 GRANT USAGE ON SCHEMA public TO medrec_app;
