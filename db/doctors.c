@@ -10,6 +10,8 @@
 #include "list.h"
 #include "req.h"
 
+/* DOCTOR_NCOLS columns. */
+#define DOCTOR_NCOLS 7
 #define DOCTOR_COLS "id, name, specialization, contact_info, version, " \
 	DB_USEC("created_at") ", " DB_USEC("updated_at")
 
@@ -44,19 +46,33 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    4, 0, 0 },
 	[STMT_GET] = { "doctor_get",
 	    "SELECT " DOCTOR_COLS " FROM doctors WHERE id = $1", 1, 0, 0 },
+	/*
+	 * Writes check If-Match ($8, $2: the versions named, NULL for none)
+	 * in the statement that writes; cur tells a missing doctor (404)
+	 * from a stale version (412), as in db/patients.c.
+	 */
 	[STMT_UPDATE] = { "doctor_update",
-	    "UPDATE doctors SET "
-	    "name = CASE WHEN $2::boolean THEN $3 ELSE name END, "
-	    "specialization = CASE WHEN $4::boolean THEN $5 "
-	    "ELSE specialization END, "
-	    "contact_info = CASE WHEN $6::boolean THEN $7 "
-	    "ELSE contact_info END, "
-	    "version = version + 1, updated_at = now() "
-	    "WHERE id = $1 RETURNING " DOCTOR_COLS, 7, 0, 0 },
+	    "WITH cur AS (SELECT version FROM doctors WHERE id = $1), "
+	    "upd AS (UPDATE doctors SET "
+	    "  name = CASE WHEN $2::boolean THEN $3 ELSE name END, "
+	    "  specialization = CASE WHEN $4::boolean THEN $5 "
+	    "  ELSE specialization END, "
+	    "  contact_info = CASE WHEN $6::boolean THEN $7 "
+	    "  ELSE contact_info END, "
+	    "  version = version + 1, updated_at = now() "
+	    "  WHERE id = $1 "
+	    "  AND ($8::bigint[] IS NULL OR version = ANY ($8::bigint[])) "
+	    "  RETURNING " DOCTOR_COLS ") "
+	    "SELECT upd.*, (SELECT version FROM cur) "
+	    "FROM (SELECT) one LEFT JOIN upd ON true", 8, 0, 0 },
 	/* The RESTRICT foreign key of patient_doctors says 23503 while a
 	 * mapping refers to the doctor; db_exec() makes it DB_CONFLICT. */
 	[STMT_DELETE] = { "doctor_delete",
-	    "DELETE FROM doctors WHERE id = $1", 1, 0, 0 },
+	    "WITH cur AS (SELECT version FROM doctors WHERE id = $1), "
+	    "del AS (DELETE FROM doctors WHERE id = $1 "
+	    "  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[])) "
+	    "  RETURNING id) "
+	    "SELECT (SELECT id FROM del), (SELECT version FROM cur)", 2, 0, 0 },
 	[STMT_COUNT] = { "doctor_count",
 	    "SELECT count(*) FROM doctors "
 	    "WHERE ($1::text IS NULL OR name ILIKE $1) "
@@ -139,29 +155,51 @@ flag(int set)
 	return set ? "t" : "f";
 }
 
+/*
+ * The answer of a write that checked If-Match: the doctor as written, or
+ * DB_NOTFOUND (no version: no such doctor) or DB_STALE.
+ */
+static enum db_status
+written(PGresult *res, int version_col, struct doctor *d)
+{
+	if (db_text(res, 0, version_col) == NULL)
+		return DB_NOTFOUND;
+	if (db_text(res, 0, 0) == NULL)
+		return DB_STALE;
+	if (d != NULL)
+		doctor_row(res, 0, d);
+	return DB_OK;
+}
+
 enum db_status
 db_doctor_update(struct req *r, int64_t id, const struct doctor_write *w,
-    struct doctor *d)
+    const char *if_match, struct doctor *d)
 {
 	const char	*params[] = { db_i64(r, id),
 			    flag(w->set_name), w->name,
 			    flag(w->set_specialization), w->specialization,
-			    flag(w->set_contact_info), w->contact_info };
+			    flag(w->set_contact_info), w->contact_info,
+			    if_match };
+	PGresult	*res;
+	enum db_status	 st;
 
-	return one_doctor(r, STMT_UPDATE, params, d);
+	if ((st = db_exec(r, &stmts[STMT_UPDATE], params, &res, NULL)) !=
+	    DB_OK)
+		return st;
+	return written(res, DOCTOR_NCOLS, d);
 }
 
 enum db_status
-db_doctor_delete(struct req *r, int64_t id)
+db_doctor_delete(struct req *r, int64_t id, const char *if_match)
 {
-	const char	*params[] = { db_i64(r, id) };
+	const char	*params[] = { db_i64(r, id), if_match };
 	PGresult	*res;
 	enum db_status	 st;
 
 	if ((st = db_exec(r, &stmts[STMT_DELETE], params, &res, NULL)) !=
 	    DB_OK)
 		return st;
-	return strcmp(PQcmdTuples(res), "0") == 0 ? DB_NOTFOUND : DB_OK;
+	return written(res, 1, NULL);
 }
 
 enum db_status

@@ -58,13 +58,20 @@ enum db_status	db_doctor_create(struct req *, int64_t creator,
 /* DB_NOTFOUND when it does not exist. */
 enum db_status	db_doctor_get(struct req *, int64_t id, struct doctor *);
 /* Sets the fields w says, bumps the version; DB_NOTFOUND when missing. */
+/*
+ * if_match: the versions the write requires, as a PostgreSQL array
+ * literal, or NULL.  DB_STALE when the doctor has another version (and
+ * nothing changed); DB_NOTFOUND when there is no such doctor.
+ */
 enum db_status	db_doctor_update(struct req *, int64_t id,
-		    const struct doctor_write *, struct doctor *);
+		    const struct doctor_write *, const char *if_match,
+		    struct doctor *);
 /*
  * DB_NOTFOUND when it does not exist, DB_CONFLICT while a mapping still
  * refers to it.
  */
-enum db_status	db_doctor_delete(struct req *, int64_t id);
+enum db_status	db_doctor_delete(struct req *, int64_t id,
+		    const char *if_match);
 /*
  * One page of doctors: up to p->limit rows into *rows (arena), *has_more
  * when another page follows, filtered by p->filters (enum doctor_filter).

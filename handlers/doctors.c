@@ -68,9 +68,17 @@ doctor_json(struct buf *b, const struct doctor *d)
 static int
 reply_doctor(struct req *r, int status, const struct doctor *d)
 {
-	resp_header(r, "ETag", "\"%" PRId64 "\"", d->version);
+	etag(r, d->version);
 	doctor_json(&r->out, d);
 	return reply_json(r, status);
+}
+
+/* The answer to a write whose If-Match named another version. */
+static int
+stale(struct req *r, int64_t id)
+{
+	return problem(r, 412, "doctor %" PRId64 " has changed since that "
+	    "version: GET it again", id);
 }
 
 static int
@@ -101,27 +109,38 @@ doctor_create(struct req *r)
 	struct field_value	 v[NFIELDS(doctor_spec)];
 	struct doctor_write	 w;
 	struct doctor		 d;
+	const char		*key, *loc;
 	enum db_status		 st;
 	int			 rc;
 
 	if ((rc = body_fields(r, doctor_spec, NFIELDS(doctor_spec),
 	    VALID_CREATE, v)))
 		return rc;
+	if ((rc = idempotency_begin(r, &key)))
+		return rc;
 	to_write(v, 1, &w);
 	if ((st = db_doctor_create(r, r->user_id, &w, &d)) != DB_OK)
 		return db_failed(r, st);
-	location(r, DOCTORS_PATH, d.id);
-	return reply_doctor(r, 201, &d);
+	loc = location(r, DOCTORS_PATH, d.id);
+	reply_doctor(r, 201, &d);
+	return idempotency_finish(r, key, loc,
+	    arena_printf(r->arena, "\"%" PRId64 "\"", d.version));
 }
 
 int
 doctor_get(struct req *r)
 {
-	struct doctor	 d;
-	enum db_status	 st;
+	struct precondition	 inm;
+	struct doctor		 d;
+	enum db_status		 st;
 
 	switch ((st = db_doctor_get(r, r->ids[0], &d))) {
 	case DB_OK:
+		precondition(r, "HTTP_IF_NONE_MATCH", 1, &inm);
+		if (inm.present && precondition_matches(&inm, d.version)) {
+			etag(r, d.version);
+			return reply_empty(r, 304);
+		}
 		return reply_doctor(r, 200, &d);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
@@ -136,6 +155,7 @@ update(struct req *r, enum valid_mode mode)
 {
 	struct field_value	 v[NFIELDS(doctor_spec)];
 	struct doctor_write	 w;
+	struct precondition	 im;
 	struct doctor		 d;
 	enum db_status		 st;
 	int			 rc;
@@ -144,11 +164,14 @@ update(struct req *r, enum valid_mode mode)
 	    v)))
 		return rc;
 	to_write(v, mode == VALID_CREATE, &w);
-	switch ((st = db_doctor_update(r, r->ids[0], &w, &d))) {
+	precondition(r, "HTTP_IF_MATCH", 0, &im);
+	switch ((st = db_doctor_update(r, r->ids[0], &w, im.versions, &d))) {
 	case DB_OK:
 		return reply_doctor(r, 200, &d);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
+	case DB_STALE:
+		return stale(r, r->ids[0]);
 	default:
 		return db_failed(r, st);
 	}
@@ -169,13 +192,17 @@ doctor_patch(struct req *r)
 int
 doctor_delete(struct req *r)
 {
-	enum db_status	 st;
+	struct precondition	 im;
+	enum db_status		 st;
 
-	switch ((st = db_doctor_delete(r, r->ids[0]))) {
+	precondition(r, "HTTP_IF_MATCH", 0, &im);
+	switch ((st = db_doctor_delete(r, r->ids[0], im.versions))) {
 	case DB_OK:
 		return reply_empty(r, 204);
 	case DB_NOTFOUND:
 		return not_found(r, r->ids[0]);
+	case DB_STALE:
+		return stale(r, r->ids[0]);
 	case DB_CONFLICT:
 		return problem(r, 409, "doctor %" PRId64
 		    " is assigned to patients", r->ids[0]);

@@ -87,20 +87,24 @@ mapping_create(struct req *r)
 	struct mapping		 m;
 	enum mapping_missing	 missing = MAPPING_MISSING_PATIENT;
 	enum db_status		 st;
+	const char		*key, *loc;
 	int64_t			 pid, did;
 	int			 rc;
 
 	if ((rc = body_fields(r, mapping_spec, NFIELDS(mapping_spec),
 	    VALID_CREATE, v)))
 		return rc;
+	if ((rc = idempotency_begin(r, &key)))
+		return rc;
 	pid = v[M_PATIENT].i;
 	did = v[M_DOCTOR].i;
 	switch ((st = db_mapping_create(r, r->user_id, pid, did, &m,
 	    &missing))) {
 	case DB_OK:
-		location(r, MAPPINGS_PATH, m.id);
+		loc = location(r, MAPPINGS_PATH, m.id);
 		mapping_json(&r->out, &m);
-		return reply_json(r, 201);
+		reply_json(r, 201);
+		return idempotency_finish(r, key, loc, NULL);
 	case DB_NOTFOUND:
 		if (missing == MAPPING_MISSING_PATIENT)
 			return patient_not_found(r, pid);
