@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "dbpriv.h"
 #include "log.h"
+#include "metrics.h"
 #include "req.h"
 
 static PGconn		*conn;
@@ -75,7 +76,8 @@ db_connect(void)
 		return -1;
 	}
 	PQclear(res);
-	conn_gen++;
+	if (conn_gen++ > 0 && metrics != NULL)
+		metrics_add(&metrics->db_reconnects, 1);
 	return 0;
 }
 

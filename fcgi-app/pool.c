@@ -24,6 +24,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 
 #define BACKOFF_MIN_MS	100
@@ -57,9 +58,11 @@ spawn(const struct conf *c, int fd)
 {
 	sigset_t	 none;
 	pid_t		 pid;
+	int		 slot = metrics_slot_reserve();
 
 	if ((pid = fork()) == -1) {
 		log_msg(NULL, "error", "fork: %s", strerror(errno));
+		metrics_slot_free(-1);
 		return 0;
 	}
 	if (pid == 0) {
@@ -67,8 +70,12 @@ spawn(const struct conf *c, int fd)
 		sigemptyset(&none);
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		metrics_slot_own(slot, getpid());
+		if (slot >= 0)
+			metrics_self = &metrics->slots[slot];
 		worker_run(c, fd);
 	}
+	metrics_slot_own(slot, pid);
 	return pid;
 }
 
@@ -120,6 +127,7 @@ reaped(struct slot *slots, int n, struct oldworker **old, pid_t pid,
 	double			 now = mono(), ran;
 	int			 i;
 
+	metrics_slot_free(pid);
 	for (o = old; *o != NULL; o = &(*o)->next)
 		if ((*o)->pid == pid) {
 			dead = *o;
@@ -139,10 +147,12 @@ reaped(struct slot *slots, int n, struct oldworker **old, pid_t pid,
 	describe(status, why, sizeof(why));
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		/* Recycled after MAX_REQUESTS, or told to leave by hand. */
+		metrics_add(&metrics->worker_recycles, 1);
 		slots[i].backoff_ms = 0;
 		slots[i].respawn_at = now;
 		return 1;
 	}
+	metrics_add(&metrics->worker_restarts, 1);
 	if (ran >= 1.0)
 		slots[i].backoff_ms = 0;
 	else
@@ -220,6 +230,11 @@ pool_run(struct conf *c, const char *conf_file, int fd)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (metrics_init() == -1) {
+		log_msg(NULL, "error", "cannot map the shared counters: %s",
+		    strerror(errno));
+		return 1;
+	}
 	if ((slots = calloc((size_t)n, sizeof(*slots))) == NULL) {
 		log_msg(NULL, "error", "out of memory");
 		return 1;

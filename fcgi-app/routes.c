@@ -41,5 +41,9 @@ const struct route routes[] = {
 
 	{ "GET",    "/api/audit",           audit_list,      AUTH_USER, BODY_NONE },
 
+	/* Not under /api: only the internal listener passes these on. */
+	{ "GET",    "/metrics",             metrics_get,     AUTH_NONE, BODY_NONE },
+	{ "GET",    "/status",              status_get,      AUTH_NONE, BODY_NONE },
+
 	{ NULL,		NULL,		NULL,		AUTH_NONE, BODY_NONE },
 };

@@ -28,6 +28,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "req.h"
 #include "route.h"
@@ -171,7 +172,7 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 {
 	struct req	 r;
 	const char	*id;
-	double		 t0 = now_ms();
+	double		 t0 = now_ms(), ms;
 
 	memset(&r, 0, sizeof(r));
 	r.arena = a;
@@ -205,7 +206,10 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 	r.method = arena_strdup(a, r.method);
 	r.path = arena_strdup(a, r.path);
 	FCGX_Finish_r(fr);
-	log_request(&r, now_ms() - t0);
+	ms = now_ms() - t0;
+	metrics_request(r.route != NULL ? (int)(r.route - routes) : -1,
+	    r.status, (uint64_t)(ms * 1000));
+	log_request(&r, ms);
 	arena_reset(a);
 }
 
@@ -261,7 +265,11 @@ worker_run(const struct conf *c, int fd)
 		}
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;	/* a sibling took it (EAGAIN) */
+		if (metrics_self != NULL)
+			metrics_self->busy = 1;
 		serve(c, a, &fr);
+		if (metrics_self != NULL)
+			metrics_self->busy = 0;
 		if (c->max_requests > 0 && ++served >= c->max_requests) {
 			log_msg(NULL, "info", "worker recycled after %ld "
 			    "requests", served);

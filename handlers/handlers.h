@@ -62,4 +62,8 @@ int	mapping_delete(struct req *);
 /* handlers/audit.c */
 int	audit_list(struct req *);
 
+/* handlers/metrics.c, on the internal listener only */
+int	metrics_get(struct req *);
+int	status_get(struct req *);
+
 #endif

@@ -342,7 +342,8 @@ sub shared {
 sub description {
 	my ($self) = @_;
 	my %d = map { $_ => $self->{$_} } qw(url port dir top bin pgbin pgdata
-	    sockdir database_url migration_url pool_pid nginx_pid jwt_secret);
+	    sockdir database_url migration_url pool_pid nginx_pid jwt_secret
+    metrics_url);
 	return \%d;
 }
 
@@ -447,14 +448,18 @@ sub _start_nginx {
 		$self->{tls_port} = $tls_port;
 		$self->{tls_url} = "https://127.0.0.1:$tls_port";
 	}
+	my ($metrics_sock, $metrics_port) = _hold_port();
+	$self->{metrics_url} = "http://127.0.0.1:$metrics_port";
 	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
 	    "127.0.0.1:$port", "$self->{dir}/pool.sock", @tls ],
-	    env => { NGINX_WORKERS => $workers });
+	    env => { NGINX_WORKERS => $workers,
+	    METRICS_LISTEN => "127.0.0.1:$metrics_port" });
 	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
 	$self->{port} = $port;
 	$self->{url} = "http://127.0.0.1:$port";
 	close($sock);	# as late as possible: nginx binds it next
 	close($tls_sock) if $tls_sock;
+	close($metrics_sock);
 	$self->{nginx_pid} = _spawn(cwd => $dir, log => "$dir/stderr.log",
 	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf",
 	    '-e', "$dir/error.log", '-g', 'daemon off;' ]);
@@ -524,6 +529,7 @@ sub top_dir	{ $_[0]{top} }
 sub owned	{ $_[0]{owned} }
 sub jwt_secret	{ $_[0]{jwt_secret} }	# to forge tokens in tests
 sub tls_url	{ $_[0]{tls_url} }	# with new(tls => 1)
+sub metrics_url	{ $_[0]{metrics_url} }	# the internal listener
 sub tls_port	{ $_[0]{tls_port} }
 sub tls_cert	{ $_[0]{tls_cert} }
 sub pool_log_path { "$_[0]{dir}/pool.log" }
