@@ -222,7 +222,7 @@ add_db_param(struct conf *c, size_t *n, const char *key, const char *value)
 {
 	char	*v;
 
-	if ((v = strdup(value)) == NULL)
+	if (*n + 1 >= CONF_DB_PARAMS || (v = strdup(value)) == NULL)
 		return -1;
 	c->db_keys[*n] = key;
 	c->db_values[*n] = v;
@@ -247,7 +247,7 @@ load_db(struct conf *c, char *err, size_t errlen)
 	};
 	PQconninfoOption	*opts;
 	const char		*url, *v;
-	char			*msg = NULL, timeout[16];
+	char			*msg = NULL, timeout[16], user_timeout[16];
 	size_t			 i, n = 0;
 
 	c->db_keys[0] = NULL;
@@ -285,7 +285,13 @@ load_db(struct conf *c, char *err, size_t errlen)
 			goto oom;
 	}
 	snprintf(timeout, sizeof(timeout), "%d", c->db_timeout);
+	snprintf(user_timeout, sizeof(user_timeout), "%d",
+	    c->db_timeout * 1000);
+	/* A database host that vanishes without a reset must not hold a
+	 * worker either: TCP gives up after DB_TIMEOUT too. */
 	if (add_db_param(c, &n, "connect_timeout", timeout) == -1 ||
+	    add_db_param(c, &n, "tcp_user_timeout", user_timeout) == -1 ||
+	    add_db_param(c, &n, "keepalives_idle", "30") == -1 ||
 	    add_db_param(c, &n, "application_name", "medrec") == -1)
 		goto oom;
 	return 0;

@@ -17,6 +17,7 @@
 #define CONF_SECRET_EXAMPLE	"change-me-to-a-random-string-of-at-least-32-bytes"
 
 #define CONF_CORS_MAX		16
+#define CONF_DB_PARAMS		16	/* libpq keywords we pass, + NULL */
 
 enum log_format {
 	LOG_TEXT,
@@ -40,8 +41,8 @@ struct conf {
 	int		 port;		/* the web server's, for scripts */
 
 	/* libpq keyword/value pairs, NULL-terminated; see load_db(). */
-	const char	*db_keys[10];
-	const char	*db_values[10];
+	const char	*db_keys[CONF_DB_PARAMS];
+	const char	*db_values[CONF_DB_PARAMS];
 	/* The owner's connection for migrations, or NULL to use the above. */
 	char		*migration_url;
 

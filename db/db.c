@@ -25,11 +25,12 @@
 static PGconn		*conn;
 static const struct conf *dbconf;
 static unsigned		 conn_gen;	/* bumped on every new connection */
+static char		 timeout_ms[16];	/* DB_TIMEOUT, for app_begin */
 
 static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, DB_READ, 0 };
 /* The start of every transaction: see db/migrations/002_security.sql. */
 static struct db_stmt	 begin_stmt = { "app_begin",
-    "SELECT app_begin($1, $2, $3, $4, $5, $6)", 6, 0, 0 };
+    "SELECT app_begin($1, $2, $3, $4, $5, $6, $7)", 7, 0, 0 };
 static struct db_stmt	 begin_tx_stmt = { "begin", "BEGIN", 0, DB_PER_CALL, 0 };
 static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL, 0 };
 static struct db_stmt	 rollback_stmt = { "rollback", "ROLLBACK", 0,
@@ -50,9 +51,6 @@ static struct {
 static int
 db_connect(void)
 {
-	PGresult	*res;
-	char		 sql[64];
-
 	if (conn != NULL)
 		PQfinish(conn);
 	conn = PQconnectdbParams(dbconf->db_keys, dbconf->db_values, 1);
@@ -63,19 +61,10 @@ db_connect(void)
 		conn = NULL;
 		return -1;
 	}
-	/* Bound every statement, so no request waits past DB_TIMEOUT. */
-	snprintf(sql, sizeof(sql), "SET statement_timeout = %d",
+	/* Every transaction bounds its statements (app_begin), so that no
+	 * request waits past DB_TIMEOUT. */
+	snprintf(timeout_ms, sizeof(timeout_ms), "%d",
 	    dbconf->db_timeout * 1000);
-	res = PQexec(conn, sql);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		log_msg(NULL, "warn", "database set-up failed: %s",
-		    PQerrorMessage(conn));
-		PQclear(res);
-		PQfinish(conn);
-		conn = NULL;
-		return -1;
-	}
-	PQclear(res);
 	if (conn_gen++ > 0 && metrics != NULL)
 		metrics_add(&metrics->db_reconnects, 1);
 	return 0;
@@ -310,7 +299,7 @@ run(struct req *r, struct queued *q, int n, int want, PGresult **out,
 static const char *const *
 context(struct req *r, const struct db_stmt *st)
 {
-	const char	**ctx = arena_alloc(r->arena, 6 * sizeof(*ctx));
+	const char	**ctx = arena_alloc(r->arena, 7 * sizeof(*ctx));
 
 	ctx[0] = r->id;
 	ctx[1] = r->remote_addr;
@@ -318,6 +307,7 @@ context(struct req *r, const struct db_stmt *st)
 	ctx[3] = r->user_id != 0 ? r->claims.jti : NULL;
 	ctx[4] = r->user_id != 0 ? db_i64(r, r->claims.iat) : NULL;
 	ctx[5] = st->flags & DB_READ && !dbconf->audit_read_sync ? "t" : "f";
+	ctx[6] = timeout_ms;
 	return ctx;
 }
 

@@ -99,10 +99,13 @@ CREATE TRIGGER patient_doctors_audit AFTER INSERT OR DELETE ON patient_doctors
 -- row-level security lets see rows.
 CREATE FUNCTION app_begin(request_id text, client_address text,
                           user_id bigint, jti text, iat bigint,
-                          read_sync_off boolean)
+                          read_sync_off boolean, timeout_ms integer)
     RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM set_config('app.request_id', request_id, true),
+    -- Per transaction, not per session, so that it holds through
+    -- PgBouncer's transaction pooling too.
+    PERFORM set_config('statement_timeout', timeout_ms::text, true),
+            set_config('app.request_id', request_id, true),
             set_config('app.client_address', client_address, true);
     IF read_sync_off THEN
         PERFORM set_config('synchronous_commit', 'off', true);
@@ -160,4 +163,4 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON patients, doctors, patient_doctors
     TO medrec_app;
 GRANT SELECT, INSERT ON audit_events TO medrec_app;
 GRANT EXECUTE ON FUNCTION app_user_id(), app_begin(text, text, bigint, text,
-    bigint, boolean) TO medrec_app;
+    bigint, boolean, integer) TO medrec_app;
