@@ -470,7 +470,8 @@ sub _start_nginx {
 sub wait_ready {
 	my ($self, $timeout) = @_;
 	my $why;
-	my $ok = wait_until($timeout // 30, sub {
+	$timeout //= $ENV{MEDREC_START_TIMEOUT} // 30;
+	my $ok = wait_until($timeout, sub {
 		if ($self->{owned} && !$self->pool_alive) {
 			$why = 'the pool exited' . _status_text(
 			    $self->{pool_status});
@@ -483,7 +484,7 @@ sub wait_ready {
 		return $self->request(GET => '/api/health')->{status} ==
 		    ($self->{tls_url} ? 308 : 200);
 	}, 0.05);
-	$why //= 'no 200 from GET /api/health in ' . ($timeout // 30) . ' s'
+	$why //= "no 200 from GET /api/health in $timeout s"
 	    unless $ok;
 	die "$why\n" . $self->_log_tails if $why;
 }
