@@ -54,7 +54,7 @@ static const int key_col[AUDIT_SORT__MAX] = { 0, 1 };
 
 enum db_status
 db_audit_list(struct req *r, int64_t owner, const struct list_params *lp,
-    struct audit_event **rows, const char ***keys, size_t *n, int *has_more)
+    struct audit_event **rows, struct page *pg)
 {
 	const char	*params[] = { db_i64(r, owner),
 			    lp->filters[AUDIT_FILTER_ACTION],
@@ -65,19 +65,15 @@ db_audit_list(struct req *r, int64_t owner, const struct list_params *lp,
 			    lp->filters[AUDIT_FILTER_RESOURCE_ID] };
 	PGresult	*res;
 	enum db_status	 st;
-	int		 i, got;
+	int		 i, n;
 
 	st = db_exec(r, &stmts[STMT_LIST + lp->sort * 2 + (lp->desc != 0)],
 	    params, &res, NULL);
 	if (st != DB_OK)
 		return st;
-	got = PQntuples(res);
-	*has_more = got > lp->limit;
-	if (*has_more)
-		got = (int)lp->limit;
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(got + 1));
-	*keys = arena_alloc(r->arena, sizeof(**keys) * (size_t)(got + 1));
-	for (i = 0; i < got; i++) {
+	n = db_page(res, PQntuples(res), lp, key_col[lp->sort], pg);
+	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
+	for (i = 0; i < n; i++) {
 		struct audit_event *e = &(*rows)[i];
 
 		e->id = db_int(res, i, 0);
@@ -88,9 +84,7 @@ db_audit_list(struct req *r, int64_t owner, const struct list_params *lp,
 		e->status = (int)db_int(res, i, 5);
 		e->request_id = db_text(res, i, 6);
 		e->client_address = db_text(res, i, 7);
-		(*keys)[i] = PQgetvalue(res, i, key_col[lp->sort]);
 	}
-	*n = (size_t)got;
 	return DB_OK;
 }
 

@@ -42,7 +42,7 @@ enum audit_filter {
 /* One page of owner's events, as db_patient_list() does it. */
 enum db_status	db_audit_list(struct req *, int64_t owner,
 		    const struct list_params *, struct audit_event **rows,
-		    const char ***keys, size_t *n, int *has_more);
+		    struct page *);
 enum db_status	db_audit_count(struct req *, int64_t owner,
 		    const struct list_params *, int64_t *total);
 

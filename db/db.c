@@ -17,6 +17,7 @@
 #include <libpq-fe.h>
 
 #include "conf.h"
+#include "list.h"
 #include "dbpriv.h"
 #include "log.h"
 #include "metrics.h"
@@ -135,6 +136,19 @@ db_like(struct req *r, const char *q)
 	}
 	buf_putc(&b, '%');
 	return b.data;
+}
+
+int
+db_page(PGresult *res, int got, const struct list_params *lp, int key_col,
+    struct page *pg)
+{
+	pg->has_more = got > lp->limit;
+	if (pg->has_more)
+		got = (int)lp->limit;
+	pg->n = (size_t)got;
+	pg->last_key = got > 0 ? PQgetvalue(res, got - 1, key_col) : NULL;
+	pg->last_id = got > 0 ? db_int(res, got - 1, 0) : 0;
+	return got;
 }
 
 const char *

@@ -7,10 +7,19 @@
 #ifndef DB_H
 #define DB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct conf;
 struct req;
+
+/* One page of a list, as the db_*_list functions return it. */
+struct page {
+	size_t		 n;		/* rows on the page */
+	int		 has_more;	/* another page follows */
+	const char	*last_key;	/* the last row's sort key, for the */
+	int64_t		 last_id;	/* next cursor, and its id */
+};
 
 enum db_status {
 	DB_OK,

@@ -66,9 +66,10 @@ const char	*db_i64(struct req *, int64_t);
 const char	*db_like(struct req *, const char *q);
 
 /*
- * The keyset condition and order of one sort of a list: KEYSET_xxx(col)
- * expands to the comparison with the cursor ($3 key, $4 id) for the
- * WHERE clause; the ORDER BY goes with it.  $3 is NULL on the first page.
+ * The keyset condition of one sort of a list: DB_AFTER_xxx expands to the
+ * comparison of the sort key and id with the cursor's ($3 key, $4 id),
+ * for the WHERE clause of a statement ordered by the same key and id.
+ * $3 is NULL on a page that is not reached by a cursor.
  */
 #define DB_AFTER_ID(op)		"($3::text IS NULL OR id " op " $4::bigint)"
 #define DB_AFTER_TEXT(col, op)	"($3::text IS NULL OR (" col ", id) " op \
@@ -76,6 +77,17 @@ const char	*db_like(struct req *, const char *q);
 #define DB_AFTER_TIME(col, op)	"($3::text IS NULL OR (" col ", id) " op \
 				" (timestamptz 'epoch' + $3::bigint * " \
 				"interval '1 microsecond', $4::bigint))"
+
+struct list_params;
+
+/*
+ * The page in got rows of a list statement's result, which asked for one
+ * row more than the limit to learn whether another page follows.  Fills
+ * pg (the id is column 0; the sort key, column key_col) and returns how
+ * many rows belong to the page.
+ */
+int		db_page(PGresult *, int got, const struct list_params *,
+		    int key_col, struct page *pg);
 
 /* Accessors that keep PQgetvalue's conventions in one place. */
 const char	*db_text(PGresult *, int row, int col);	/* NULL for NULL */

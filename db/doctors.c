@@ -204,7 +204,7 @@ db_doctor_delete(struct req *r, int64_t id, const char *if_match)
 
 enum db_status
 db_doctor_list(struct req *r, const struct list_params *lp,
-    struct doctor **rows, const char ***keys, size_t *n, int *has_more)
+    struct doctor **rows, struct page *pg)
 {
 	const char	*params[] = {
 			    db_like(r, lp->filters[DOCTOR_FILTER_Q]),
@@ -214,23 +214,16 @@ db_doctor_list(struct req *r, const struct list_params *lp,
 			    db_i64(r, lp->limit + 1), db_i64(r, lp->offset) };
 	PGresult	*res;
 	enum db_status	 st;
-	int		 i, got;
+	int		 i, n;
 
 	st = db_exec(r, &stmts[STMT_LIST + lp->sort * 2 + (lp->desc != 0)],
 	    params, &res, NULL);
 	if (st != DB_OK)
 		return st;
-	got = PQntuples(res);
-	*has_more = got > lp->limit;
-	if (*has_more)
-		got = (int)lp->limit;
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(got + 1));
-	*keys = arena_alloc(r->arena, sizeof(**keys) * (size_t)(got + 1));
-	for (i = 0; i < got; i++) {
-		doctor_row(res, i, &(*rows)[i]);
-		(*keys)[i] = PQgetvalue(res, i, key_col[lp->sort]);
-	}
-	*n = (size_t)got;
+	n = db_page(res, PQntuples(res), lp, key_col[lp->sort], pg);
+	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
+	for (i = 0; i < n; i++)
+			doctor_row(res, i, &(*rows)[i]);
 	return DB_OK;
 }
 

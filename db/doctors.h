@@ -73,13 +73,12 @@ enum db_status	db_doctor_update(struct req *, int64_t id,
 enum db_status	db_doctor_delete(struct req *, int64_t id,
 		    const char *if_match);
 /*
- * One page of doctors: up to p->limit rows into *rows (arena), *has_more
- * when another page follows, filtered by p->filters (enum doctor_filter).
- * The sort key of each row, for the cursor, is in keys[i].
+ * One page of doctors, filtered by p->filters (enum doctor_filter): up
+ * to p->limit rows into *rows (arena), and what the next cursor needs
+ * into *pg.
  */
 enum db_status	db_doctor_list(struct req *, const struct list_params *,
-		    struct doctor **rows, const char ***keys, size_t *n,
-		    int *has_more);
+		    struct doctor **rows, struct page *);
 /* The number of doctors the filters of p match (Prefer: count=exact). */
 enum db_status	db_doctor_count(struct req *, const struct list_params *,
 		    int64_t *total);

@@ -241,7 +241,7 @@ db_mapping_delete(struct req *r, int64_t owner, int64_t id)
 
 enum db_status
 db_mapping_list(struct req *r, int64_t owner, const struct list_params *lp,
-    struct mapping **rows, const char ***keys, size_t *n, int *has_more)
+    struct mapping **rows, struct page *pg)
 {
 	const char	*params[] = { db_i64(r, owner),
 			    lp->filters[MAPPING_FILTER_PATIENT],
@@ -251,23 +251,16 @@ db_mapping_list(struct req *r, int64_t owner, const struct list_params *lp,
 			    lp->filters[MAPPING_FILTER_DOCTOR] };
 	PGresult	*res;
 	enum db_status	 st;
-	int		 i, got;
+	int		 i, n;
 
 	st = db_exec(r, &stmts[STMT_LIST + lp->sort * 2 + (lp->desc != 0)],
 	    params, &res, NULL);
 	if (st != DB_OK)
 		return st;
-	got = PQntuples(res);
-	*has_more = got > lp->limit;
-	if (*has_more)
-		got = (int)lp->limit;
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(got + 1));
-	*keys = arena_alloc(r->arena, sizeof(**keys) * (size_t)(got + 1));
-	for (i = 0; i < got; i++) {
-		mapping_row(res, i, &(*rows)[i], 0);
-		(*keys)[i] = PQgetvalue(res, i, key_col[lp->sort]);
-	}
-	*n = (size_t)got;
+	n = db_page(res, PQntuples(res), lp, key_col[lp->sort], pg);
+	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
+	for (i = 0; i < n; i++)
+			mapping_row(res, i, &(*rows)[i], 0);
 	return DB_OK;
 }
 
@@ -290,7 +283,7 @@ db_mapping_count(struct req *r, int64_t owner, const struct list_params *lp,
 enum db_status
 db_mapping_list_by_patient(struct req *r, int64_t owner, int64_t patient_id,
     const struct list_params *lp, struct mapped_doctor **rows,
-    const char ***keys, size_t *n, int *has_more)
+    struct page *pg)
 {
 	const char	*params[] = { db_i64(r, owner), db_i64(r, patient_id),
 			    lp->has_after ? lp->after_key : NULL,
@@ -298,7 +291,7 @@ db_mapping_list_by_patient(struct req *r, int64_t owner, int64_t patient_id,
 			    db_i64(r, lp->limit + 1), db_i64(r, lp->offset) };
 	PGresult	*res;
 	enum db_status	 st;
-	int		 i, got;
+	int		 i, n, got;
 
 	st = db_exec(r, &stmts[STMT_LIST_BY_PATIENT + lp->sort * 2 +
 	    (lp->desc != 0)], params, &res, NULL);
@@ -310,16 +303,10 @@ db_mapping_list_by_patient(struct req *r, int64_t owner, int64_t patient_id,
 	/* The patient's row with no doctor joined: an empty page. */
 	if (got == 1 && PQgetisnull(res, 0, 0))
 		got = 0;
-	*has_more = got > lp->limit;
-	if (*has_more)
-		got = (int)lp->limit;
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(got + 1));
-	*keys = arena_alloc(r->arena, sizeof(**keys) * (size_t)(got + 1));
-	for (i = 0; i < got; i++) {
-		mapped_row(res, i, &(*rows)[i]);
-		(*keys)[i] = PQgetvalue(res, i, mapped_key_col[lp->sort]);
-	}
-	*n = (size_t)got;
+	n = db_page(res, got, lp, mapped_key_col[lp->sort], pg);
+	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
+	for (i = 0; i < n; i++)
+			mapped_row(res, i, &(*rows)[i]);
 	return DB_OK;
 }
 

@@ -72,14 +72,13 @@ enum db_status	db_mapping_create(struct req *, int64_t owner,
 enum db_status	db_mapping_delete(struct req *, int64_t owner,
 		    int64_t id);
 /*
- * One page of owner's mappings: up to p->limit rows into *rows (arena),
- * *has_more when another page follows, filtered by p->filters (enum
- * mapping_filter).  The sort key of each row, for the cursor, is in
- * keys[i].
+ * One page of owner's mappings, filtered by p->filters (enum
+ * mapping_filter): up to p->limit rows into *rows (arena), and what the
+ * next cursor needs into *pg.
  */
 enum db_status	db_mapping_list(struct req *, int64_t owner,
 		    const struct list_params *, struct mapping **rows,
-		    const char ***keys, size_t *n, int *has_more);
+		    struct page *);
 enum db_status	db_mapping_count(struct req *, int64_t owner,
 		    const struct list_params *, int64_t *total);
 /*
@@ -89,8 +88,7 @@ enum db_status	db_mapping_count(struct req *, int64_t owner,
  */
 enum db_status	db_mapping_list_by_patient(struct req *, int64_t owner,
 		    int64_t patient_id, const struct list_params *,
-		    struct mapped_doctor **rows, const char ***keys,
-		    size_t *n, int *has_more);
+		    struct mapped_doctor **rows, struct page *);
 /* The number of doctors assigned to patient_id; 0 when it is not owner's. */
 enum db_status	db_mapping_count_by_patient(struct req *, int64_t owner,
 		    int64_t patient_id, int64_t *total);

@@ -219,7 +219,7 @@ db_patient_delete(struct req *r, int64_t owner, int64_t id,
 
 enum db_status
 db_patient_list(struct req *r, int64_t owner, const struct list_params *lp,
-    struct patient **rows, const char ***keys, size_t *n, int *has_more)
+    struct patient **rows, struct page *pg)
 {
 	const char	*params[] = { db_i64(r, owner),
 			    db_like(r, lp->filters[0]),
@@ -228,23 +228,16 @@ db_patient_list(struct req *r, int64_t owner, const struct list_params *lp,
 			    db_i64(r, lp->limit + 1), db_i64(r, lp->offset) };
 	PGresult	*res;
 	enum db_status	 st;
-	int		 i, got;
+	int		 i, n;
 
 	st = db_exec(r, &stmts[STMT_LIST + lp->sort * 2 + (lp->desc != 0)],
 	    params, &res, NULL);
 	if (st != DB_OK)
 		return st;
-	got = PQntuples(res);
-	*has_more = got > lp->limit;
-	if (*has_more)
-		got = (int)lp->limit;
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(got + 1));
-	*keys = arena_alloc(r->arena, sizeof(**keys) * (size_t)(got + 1));
-	for (i = 0; i < got; i++) {
-		patient_row(res, i, &(*rows)[i]);
-		(*keys)[i] = PQgetvalue(res, i, key_col[lp->sort]);
-	}
-	*n = (size_t)got;
+	n = db_page(res, PQntuples(res), lp, key_col[lp->sort], pg);
+	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
+	for (i = 0; i < n; i++)
+			patient_row(res, i, &(*rows)[i]);
 	return DB_OK;
 }
 

@@ -64,13 +64,12 @@ enum db_status	db_patient_update(struct req *, int64_t owner, int64_t id,
 enum db_status	db_patient_delete(struct req *, int64_t owner, int64_t id,
 		    const char *if_match);
 /*
- * One page of owner's patients: up to p->limit rows into *rows (arena),
- * *has_more when another page follows, q the name filter or NULL.
- * The sort key of each row, for the cursor, is in keys[i].
+ * One page of owner's patients, filtered by the q of p: up to p->limit
+ * rows into *rows (arena), and what the next cursor needs into *pg.
  */
 enum db_status	db_patient_list(struct req *, int64_t owner,
 		    const struct list_params *, struct patient **rows,
-		    const char ***keys, size_t *n, int *has_more);
+		    struct page *);
 enum db_status	db_patient_count(struct req *, int64_t owner,
 		    const struct list_params *, int64_t *total);
 

@@ -66,16 +66,22 @@ event_json(struct buf *b, const struct audit_event *e)
 	buf_putc(b, '}');
 }
 
+/* event_json() for list_reply(). */
+static void
+event_item(struct buf *b, const void *row)
+{
+	event_json(b, row);
+}
+
 int
 audit_list(struct req *r)
 {
 	struct field_errors	 errs = { NULL, 0, 0 };
 	struct list_params	 lp;
 	struct audit_event	*rows;
-	const char		**keys;
-	size_t			 n, i;
+	struct page		 pg;
 	int64_t			 total = -1;
-	int			 rc, want_count, more;
+	int			 rc, want_count;
 	enum db_status		 st;
 
 	if ((rc = list_begin(r, &audit_list_spec, &lp, &want_count)))
@@ -90,19 +96,11 @@ audit_list(struct req *r)
 	if (errs.n > 0)
 		return problem_fields(r, &errs);
 
-	st = db_audit_list(r, r->user_id, &lp, &rows, &keys, &n, &more);
+	st = db_audit_list(r, r->user_id, &lp, &rows, &pg);
 	if (st == DB_OK && want_count)
 		st = db_audit_count(r, r->user_id, &lp, &total);
 	if (st != DB_OK)
 		return db_failed(r, st);
-	buf_putc(&r->out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&r->out, ',');
-		event_json(&r->out, &rows[i]);
-	}
-	buf_putc(&r->out, ']');
-	list_end(r, &audit_list_spec, &lp, more, n ? keys[n - 1] : NULL,
-	    n ? rows[n - 1].id : 0, total);
-	return reply_json(r, 200);
+	return list_reply(r, &audit_list_spec, &lp, &pg, total, rows, sizeof(*rows),
+	    event_item);
 }

@@ -75,21 +75,31 @@ list_begin(struct req *r, const struct list_spec *spec,
 	return 0;
 }
 
-void
-list_end(struct req *r, const struct list_spec *spec,
-    const struct list_params *p, int has_more, const char *last_key,
-    int64_t last_id, int64_t total)
+int
+list_reply(struct req *r, const struct list_spec *spec,
+    const struct list_params *p, const struct page *pg, int64_t total,
+    const void *rows, size_t size, void (*item)(struct buf *, const void *))
 {
 	const char	*next = NULL;
+	size_t		 i;
 
-	if (has_more)
-		next = list_cursor(r->arena, spec, p, last_key, last_id);
+	buf_putc(&r->out, '[');
+	for (i = 0; i < pg->n; i++) {
+		if (i > 0)
+			buf_putc(&r->out, ',');
+		item(&r->out, (const char *)rows + i * size);
+	}
+	buf_putc(&r->out, ']');
+	if (pg->has_more)
+		next = list_cursor(r->arena, spec, p, pg->last_key,
+		    pg->last_id);
 	resp_header(r, "Link", "%s", list_link(r->arena, r->path, spec, p,
 	    next));
 	if (total >= 0) {
 		resp_header(r, "X-Total-Count", "%" PRId64, total);
 		resp_header(r, "Preference-Applied", "count=exact");
 	}
+	return reply_json(r, 200);
 }
 
 const char *

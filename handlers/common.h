@@ -13,6 +13,7 @@
 #include "list.h"
 #include "valid.h"
 
+struct buf;
 struct req;
 
 #define NFIELDS(spec)	(sizeof(spec) / sizeof((spec)[0]))
@@ -38,12 +39,14 @@ int	list_begin(struct req *, const struct list_spec *, struct list_params *,
 	    int *want_count);
 
 /*
- * Adds the Link header (with a next cursor made from last_key/last_id when
- * has_more) and, when total >= 0, X-Total-Count and Preference-Applied.
+ * Answers a list request with its page: the JSON array of the page's rows
+ * (rows holds pg->n items of size bytes, each written by item), the Link
+ * header with the next cursor, and, when total >= 0, X-Total-Count.
  */
-void	list_end(struct req *, const struct list_spec *,
-	    const struct list_params *, int has_more, const char *last_key,
-	    int64_t last_id, int64_t total);
+int	list_reply(struct req *, const struct list_spec *,
+	    const struct list_params *, const struct page *, int64_t total,
+	    const void *rows, size_t size,
+	    void (*item)(struct buf *, const void *));
 
 /* "Location: path/id" for a created record; returns the value. */
 const char *location(struct req *, const char *path, int64_t id);

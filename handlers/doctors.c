@@ -64,6 +64,13 @@ doctor_json(struct buf *b, const struct doctor *d)
 	buf_putc(b, '}');
 }
 
+/* doctor_json() for list_reply(). */
+static void
+doctor_item(struct buf *b, const void *row)
+{
+	doctor_json(b, row);
+}
+
 /* The reply for one doctor (GET, POST, PUT, PATCH). */
 static int
 reply_doctor(struct req *r, int status, const struct doctor *d)
@@ -216,27 +223,18 @@ doctor_list(struct req *r)
 {
 	struct list_params	 lp;
 	struct doctor		*rows;
-	const char		**keys;
-	size_t			 n, i;
+	struct page		 pg;
 	int64_t			 total = -1;
-	int			 rc, want_count, more;
+	int			 rc, want_count;
 	enum db_status		 st;
 
 	if ((rc = list_begin(r, &doctor_list_spec, &lp, &want_count)))
 		return rc;
-	st = db_doctor_list(r, &lp, &rows, &keys, &n, &more);
+	st = db_doctor_list(r, &lp, &rows, &pg);
 	if (st == DB_OK && want_count)
 		st = db_doctor_count(r, &lp, &total);
 	if (st != DB_OK)
 		return db_failed(r, st);
-	buf_putc(&r->out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&r->out, ',');
-		doctor_json(&r->out, &rows[i]);
-	}
-	buf_putc(&r->out, ']');
-	list_end(r, &doctor_list_spec, &lp, more, n ? keys[n - 1] : NULL,
-	    n ? rows[n - 1].id : 0, total);
-	return reply_json(r, 200);
+	return list_reply(r, &doctor_list_spec, &lp, &pg, total, rows, sizeof(*rows),
+	    doctor_item);
 }

@@ -61,6 +61,13 @@ mapping_json(struct buf *b, const struct mapping *m)
 	buf_putc(b, '}');
 }
 
+/* mapping_json() for list_reply(). */
+static void
+mapping_item(struct buf *b, const void *row)
+{
+	mapping_json(b, row);
+}
+
 /* A doctor as handlers/doctors.c writes it, plus its mapping. */
 static void
 mapped_json(struct buf *b, const struct mapped_doctor *md)
@@ -72,6 +79,13 @@ mapped_json(struct buf *b, const struct mapped_doctor *md)
 	json_key(b, "assignedAt", 0);
 	json_time(b, md->assigned_at);
 	buf_putc(b, '}');
+}
+
+/* mapped_json() for list_reply(). */
+static void
+mapped_item(struct buf *b, const void *row)
+{
+	mapped_json(b, row);
 }
 
 static int
@@ -122,29 +136,20 @@ mapping_list(struct req *r)
 {
 	struct list_params	 lp;
 	struct mapping		*rows;
-	const char		**keys;
-	size_t			 n, i;
+	struct page		 pg;
 	int64_t			 total = -1;
-	int			 rc, want_count, more;
+	int			 rc, want_count;
 	enum db_status		 st;
 
 	if ((rc = list_begin(r, &mapping_list_spec, &lp, &want_count)))
 		return rc;
-	st = db_mapping_list(r, r->user_id, &lp, &rows, &keys, &n, &more);
+	st = db_mapping_list(r, r->user_id, &lp, &rows, &pg);
 	if (st == DB_OK && want_count)
 		st = db_mapping_count(r, r->user_id, &lp, &total);
 	if (st != DB_OK)
 		return db_failed(r, st);
-	buf_putc(&r->out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&r->out, ',');
-		mapping_json(&r->out, &rows[i]);
-	}
-	buf_putc(&r->out, ']');
-	list_end(r, &mapping_list_spec, &lp, more, n ? keys[n - 1] : NULL,
-	    n ? rows[n - 1].id : 0, total);
-	return reply_json(r, 200);
+	return list_reply(r, &mapping_list_spec, &lp, &pg, total, rows, sizeof(*rows),
+	    mapping_item);
 }
 
 int
@@ -152,16 +157,15 @@ mapping_list_by_patient(struct req *r)
 {
 	struct list_params	 lp;
 	struct mapped_doctor	*rows;
-	const char		**keys;
-	size_t			 n, i;
+	struct page		 pg;
 	int64_t			 total = -1;
-	int			 rc, want_count, more;
+	int			 rc, want_count;
 	enum db_status		 st;
 
 	if ((rc = list_begin(r, &mapped_list_spec, &lp, &want_count)))
 		return rc;
 	st = db_mapping_list_by_patient(r, r->user_id, r->ids[0], &lp, &rows,
-	    &keys, &n, &more);
+	    &pg);
 	if (st == DB_OK && want_count)
 		st = db_mapping_count_by_patient(r, r->user_id, r->ids[0],
 		    &total);
@@ -173,16 +177,8 @@ mapping_list_by_patient(struct req *r)
 	default:
 		return db_failed(r, st);
 	}
-	buf_putc(&r->out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&r->out, ',');
-		mapped_json(&r->out, &rows[i]);
-	}
-	buf_putc(&r->out, ']');
-	list_end(r, &mapped_list_spec, &lp, more, n ? keys[n - 1] : NULL,
-	    n ? rows[n - 1].doctor.id : 0, total);
-	return reply_json(r, 200);
+	return list_reply(r, &mapped_list_spec, &lp, &pg, total, rows, sizeof(*rows),
+	    mapped_item);
 }
 
 int

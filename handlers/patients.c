@@ -61,6 +61,13 @@ patient_json(struct buf *b, const struct patient *p)
 	buf_putc(b, '}');
 }
 
+/* patient_json() for list_reply(). */
+static void
+patient_item(struct buf *b, const void *row)
+{
+	patient_json(b, row);
+}
+
 /* The reply for one patient (GET, POST, PUT, PATCH). */
 static int
 reply_patient(struct req *r, int status, const struct patient *p)
@@ -216,27 +223,18 @@ patient_list(struct req *r)
 {
 	struct list_params	 lp;
 	struct patient		*rows;
-	const char		**keys;
-	size_t			 n, i;
+	struct page		 pg;
 	int64_t			 total = -1;
-	int			 rc, want_count, more;
+	int			 rc, want_count;
 	enum db_status		 st;
 
 	if ((rc = list_begin(r, &patient_list_spec, &lp, &want_count)))
 		return rc;
-	st = db_patient_list(r, r->user_id, &lp, &rows, &keys, &n, &more);
+	st = db_patient_list(r, r->user_id, &lp, &rows, &pg);
 	if (st == DB_OK && want_count)
 		st = db_patient_count(r, r->user_id, &lp, &total);
 	if (st != DB_OK)
 		return db_failed(r, st);
-	buf_putc(&r->out, '[');
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			buf_putc(&r->out, ',');
-		patient_json(&r->out, &rows[i]);
-	}
-	buf_putc(&r->out, ']');
-	list_end(r, &patient_list_spec, &lp, more, n ? keys[n - 1] : NULL,
-	    n ? rows[n - 1].id : 0, total);
-	return reply_json(r, 200);
+	return list_reply(r, &patient_list_spec, &lp, &pg, total, rows, sizeof(*rows),
+	    patient_item);
 }
