@@ -295,6 +295,7 @@ sub new {
 		    "postgresql://medrec\@/medrec?host=$self->{sockdir}";
 		$self->{migration_url} =
 		    "postgresql://medrec_owner\@/medrec?host=$self->{sockdir}";
+		$self->_start_pgbouncer if $opts{pgbouncer};
 		$self->{jwt_secret} = _random_string(48);
 		$self->{base_env} = {
 			LISTEN		=> "$dir/pool.sock",
@@ -767,6 +768,64 @@ sub _stop_nginx {
 	waitpid($pid, 0);
 }
 
+# With new(pgbouncer => 1), the pool reaches PostgreSQL through Debian's
+# PgBouncer in transaction pooling mode on a free loopback port, and
+# database_url says so.  PgBouncer refuses to run as root: it runs as the
+# PostgreSQL user, exec'd by setpriv so that its pid is the one we stop.
+sub _start_pgbouncer {
+	my ($self) = @_;
+	my $d = "$self->{dir}/pgbouncer";
+	mkdir($d) or die "mkdir $d: $!\n";
+	my ($sock, $port) = _hold_port();
+	_spew("$d/users.txt", qq{"medrec" ""\n"medrec_owner" ""\n});
+	_spew("$d/pgbouncer.ini", <<"INI");
+[databases]
+medrec = host=$self->{sockdir} dbname=medrec
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $d/users.txt
+admin_users = medrec
+pool_mode = transaction
+default_pool_size = 8
+max_client_conn = 200
+logfile = $d/pgbouncer.log
+pidfile = $d/pgbouncer.pid
+INI
+	my @as = ();
+	if ($> == 0) {
+		my (undef, undef, $uid, $gid) = getpwnam($PG_USER);
+		chown($uid, $gid, $d, glob("$d/*")) or die "chown $d: $!\n";
+		@as = ('setpriv', "--reuid=$uid", "--regid=$gid",
+		    '--init-groups');
+	}
+	close($sock);
+	$self->{pgbouncer_pid} = _spawn(cwd => $d, log => "$d/stderr.log",
+	    cmd => [ @as, '/usr/sbin/pgbouncer', "$d/pgbouncer.ini" ]);
+	wait_until(10, sub {
+		IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+		    Timeout => 1) }) or die "pgbouncer did not start:\n" .
+		    _tail("$d/pgbouncer.log", 20) . _tail("$d/stderr.log", 20);
+	$self->{pgbouncer_port} = $port;
+	$self->{database_url} = "postgresql://medrec\@127.0.0.1:$port/medrec";
+}
+
+sub _stop_pgbouncer {
+	my ($self) = @_;
+	local $?;
+	my $pid = $self->{pgbouncer_pid};
+	return unless _child_alive($pid);
+	kill('TERM', $pid);
+	return if wait_until(10, sub { !_child_alive($pid) }, 0.01);
+	kill('KILL', $pid);
+	waitpid($pid, 0);
+}
+
+sub pgbouncer_port { $_[0]{pgbouncer_port} }
+
 # stop(): stops what this process started, by PID, in order: the pool (so
 # it finishes its requests), nginx, PostgreSQL.  Idempotent; a no-op for an
 # attached stack.
@@ -777,6 +836,7 @@ sub stop {
 	local ($?, $@);
 	eval { $self->stop_pool };
 	eval { $self->_stop_nginx };
+	eval { $self->_stop_pgbouncer };
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
 		eval { $self->stop_pg('immediate') };
 	}
