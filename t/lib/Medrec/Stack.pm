@@ -310,6 +310,12 @@ sub new {
 			%{ $opts{env} // {} },
 		};
 		$self->start_pool;
+		my @sockets = ("$dir/pool.sock");
+		for my $i (2 .. ($opts{pools} // 1)) {
+			$self->start_extra_pool("pool$i");
+			push @sockets, "$dir/pool$i.sock";
+		}
+		$self->{sockets} = join(',', @sockets);
 		$self->_start_nginx($opts{nginx_workers} // 1, $opts{tls});
 		$self->wait_ready;
 		1;
@@ -452,7 +458,7 @@ sub _start_nginx {
 	my ($metrics_sock, $metrics_port) = _hold_port();
 	$self->{metrics_url} = "http://127.0.0.1:$metrics_port";
 	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
-	    "127.0.0.1:$port", "$self->{dir}/pool.sock", @tls ],
+	    "127.0.0.1:$port", $self->{sockets}, @tls ],
 	    env => { NGINX_WORKERS => $workers,
 	    METRICS_LISTEN => "127.0.0.1:$metrics_port" });
 	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
@@ -685,6 +691,18 @@ sub psql_bg {
 ###############################################################################
 # Processes.
 
+# With new(pools => N), pools 2 .. N run beside the first behind the same
+# nginx upstream, each on its own socket (name.sock) and log (name.log),
+# as pools on other machines would.  Returns the new master's pid.
+sub start_extra_pool {
+	my ($self, $name) = @_;
+	my $env = $self->pool_env(LISTEN => "$self->{dir}/$name.sock");
+	return $self->{extra_pools}{$name} = _spawn(cmd => [ $self->{bin} ],
+	    cwd => $self->{dir}, log => "$self->{dir}/$name.log", env => $env);
+}
+
+sub extra_pool_pid { $_[0]{extra_pools}{$_[1]} }
+
 sub pool_alive {
 	my ($self) = @_;
 	return 0 unless $self->{pool_pid};
@@ -835,6 +853,12 @@ sub stop {
 	return if $self->{stopped}++;
 	local ($?, $@);
 	eval { $self->stop_pool };
+	for my $pid (values %{ $self->{extra_pools} // {} }) {
+		next unless _child_alive($pid);
+		kill('TERM', $pid);
+		wait_until(70, sub { !_child_alive($pid) }, 0.01)
+		    or kill('KILL', $pid);
+	}
 	eval { $self->_stop_nginx };
 	eval { $self->_stop_pgbouncer };
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
