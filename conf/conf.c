@@ -482,6 +482,8 @@ conf_load(struct conf *c, const char *file, int need_secret, char *err,
 	/* The raw files may hold the secret and password: keep no copy. */
 	kv_wipe(&from_file);
 	kv_wipe(&from_dotenv);
+	if (rc == -1)
+		conf_wipe(c);	/* and nothing half-loaded either */
 	return rc;
 }
 

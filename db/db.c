@@ -97,12 +97,14 @@ db_ready(void)
 	if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
 		pfd.fd = PQsocket(conn);
 		pfd.events = POLLIN;
-		/* Idle between requests, the socket is readable only when
-		 * the server said goodbye (or sent a notice). */
+		/*
+		 * Between requests the server has nothing to say, unless it is
+		 * saying goodbye (a shutdown's FATAL, then EOF) or the socket
+		 * broke.  Reading what it said is not enough to tell which, and
+		 * a connection is cheap next to a failed request: any such
+		 * connection is replaced.
+		 */
 		if (poll(&pfd, 1, 0) == 0)
-			return 0;
-		if (PQconsumeInput(conn) == 1 && PQstatus(conn) ==
-		    CONNECTION_OK)
 			return 0;
 	}
 	return db_connect();

@@ -102,7 +102,8 @@ arena_strndup(struct arena *a, const char *s, size_t n)
 	char	*p;
 
 	p = arena_alloc(a, n + 1);
-	memcpy(p, s, n);
+	if (n > 0)	/* s may be NULL for an empty string */
+		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }

@@ -5,6 +5,7 @@
 use strict;
 use warnings;
 
+use IO::Socket::INET;
 use Test::More;
 
 use Medrec::Stack qw(wait_until);
@@ -113,5 +114,19 @@ $r = $t->request(GET => '/api/health', headers => { 'X-Request-Id' => 'a b' });
 my $fresh = rid($r);
 ok(wait_until(5, sub { $t->pool_log =~ /\breq=\Q$fresh\E GET \/api\/health status=200\b/ }),
     'a replaced id is the one in the log');
+
+# Regression (found by fuzzing valid_body): a JSON route sent no body at
+# all, without even a Content-Length, crashed the worker (a NULL body) and
+# nginx answered 502.
+for my $path ('/api/auth/login', '/api/auth/register') {
+	my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1:' . $t->port,
+	    Timeout => 10) or die "connect: $!";
+	print $s "POST $path HTTP/1.1\r\nHost: localhost\r\n"
+	    . "Content-Type: application/json\r\nConnection: close\r\n\r\n";
+	local $/;
+	my $reply = <$s> // '';
+	like($reply, qr{^HTTP/1\.1 400 }, "POST $path without any body is 400");
+	like($reply, qr{application/problem\+json}, '  as a problem document');
+}
 
 done_testing();
