@@ -259,6 +259,7 @@ sub _ensure_pg_user {
 # private stack.  env overrides the pool's environment (undef deletes);
 # nginx_workers is NGINX_WORKERS; tap => 0 makes teardown print instead of
 # running the log checks as tests (default: tests when Test::More is loaded).
+# web => 'apache' puts Apache httpd in front instead of nginx.
 sub new {
 	my ($class, %opts) = @_;
 	my $self = bless {
@@ -316,7 +317,11 @@ sub new {
 			push @sockets, "$dir/pool$i.sock";
 		}
 		$self->{sockets} = join(',', @sockets);
-		$self->_start_nginx($opts{nginx_workers} // 1, $opts{tls});
+		if (($opts{web} // 'nginx') eq 'apache') {
+			$self->_start_apache($opts{tls});
+		} else {
+			$self->_start_nginx($opts{nginx_workers} // 1, $opts{tls});
+		}
 		$self->wait_ready;
 		1;
 	} or do {
@@ -484,8 +489,9 @@ sub wait_ready {
 			    $self->{pool_status});
 			return 1;
 		}
-		if ($self->{owned} && !_child_alive($self->{nginx_pid})) {
-			$why = 'nginx exited';
+		if ($self->{owned} && !_child_alive($self->{apache_pid} //
+		    $self->{nginx_pid})) {
+			$why = ($self->{apache_pid} ? 'apache2' : 'nginx') . ' exited';
 			return 1;
 		}
 		return $self->request(GET => '/api/health')->{status} ==
@@ -540,6 +546,7 @@ sub tls_url	{ $_[0]{tls_url} }	# with new(tls => 1)
 sub metrics_url	{ $_[0]{metrics_url} }	# the internal listener
 sub tls_port	{ $_[0]{tls_port} }
 sub tls_cert	{ $_[0]{tls_cert} }
+sub apache_pid	{ $_[0]{apache_pid} }	# with new(web => 'apache')
 sub pool_log_path { "$_[0]{dir}/pool.log" }
 sub nginx_error_log_path { "$_[0]{dir}/nginx/error.log" }
 sub pool_log	{ slurp($_[0]->pool_log_path) }
@@ -786,6 +793,120 @@ sub _stop_nginx {
 	waitpid($pid, 0);
 }
 
+# With new(web => 'apache'), Debian's Apache httpd (apache2, MPM event)
+# serves the site of apache/*.in instead of nginx, on a free loopback port:
+# its own ServerRoot, PidFile, logs and runtime files under DIR/apache, in
+# the foreground (-DFOREGROUND), stopped by PID.  With tls, as for nginx:
+# HTTPS on tls_port with a fresh self-signed certificate, plain HTTP
+# redirecting.  metrics_url is the site's internal listener.
+sub _start_apache {
+	my ($self, $tls) = @_;
+	my $top = $self->{top};
+	my $dir = "$self->{dir}/apache";
+	my $mods = '/usr/lib/apache2/modules';
+	mkdir($dir) && mkdir("$dir/run") && mkdir("$dir/errors")
+	    && mkdir("$dir/htdocs") or die "mkdir $dir: $!\n";
+	for my $f (glob("$top/apache/errors/*.json")) {
+		(my $name = $f) =~ s{.*/}{};
+		_spew("$dir/errors/$name", slurp($f), 0644);
+	}
+	my ($sock, $port) = _hold_port();
+	my ($metrics_sock, $metrics_port) = _hold_port();
+	my ($tls_sock, $tls_port);
+	my %v = (
+		LISTEN		=> "127.0.0.1:$port",
+		METRICS_LISTEN	=> "127.0.0.1:$metrics_port",
+		SOCKET		=> "$self->{dir}/pool.sock",
+		LOG_DIR		=> $dir,
+		CONF_DIR	=> $dir,
+		ERRORS_DIR	=> "$dir/errors",
+	);
+	my @listen = ("Listen 127.0.0.1:$port");
+	my @modules = qw(mpm_event authz_core alias headers proxy proxy_fcgi
+	    reqtimeout unique_id);
+	my $site = 'medrec.conf.in';
+	if ($tls) {
+		($tls_sock, $tls_port) = _hold_port();
+		my ($cert, $key) = ("$self->{dir}/cert.pem",
+		    "$self->{dir}/key.pem");
+		my $r = run_cmd(cmd => [ 'openssl', 'req', '-x509', '-newkey',
+		    'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+		    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+		    '-keyout', $key, '-out', $cert ]);
+		die "openssl failed:\n$r->{out}$r->{err}" if $r->{status};
+		%v = (%v, TLS_LISTEN => "127.0.0.1:$tls_port",
+		    TLS_PORT => $tls_port, TLS_CERT => $cert, TLS_KEY => $key);
+		push @listen, "Listen 127.0.0.1:$tls_port";
+		push @modules, qw(ssl socache_shmcb);
+		$site = 'medrec-tls.conf.in';
+		$self->{tls_cert} = $cert;
+		$self->{tls_port} = $tls_port;
+		$self->{tls_url} = "https://127.0.0.1:$tls_port";
+	}
+	my $render = sub {
+		my ($in, $out) = @_;
+		(my $text = slurp("$top/apache/$in")) =~
+		    s/\@([A-Z_]+)\@/$v{$1} \/\/ die "$in: no value for \@$1\@\n"/ge;
+		_spew("$dir/$out", $text);
+	};
+	$render->('medrec-api.conf.in', 'medrec-api.conf');
+	$render->($site, 'medrec.conf');
+	my $load = join '', map {
+	    "LoadModule ${_}_module $mods/mod_$_.so\n" } @modules;
+	# As root, the children run as the web server's user, as installed.
+	my $user = $> == 0 ? "User www-data\nGroup www-data\n" : '';
+	my $tls_cache = $tls ?
+	    "SSLSessionCache shmcb:$dir/run/ssl_scache(512000)\n" : '';
+	_spew("$dir/apache2.conf", <<"CONF");
+# A private Apache for the tests (Medrec::Stack): every path under $dir.
+ServerRoot $dir
+ServerName 127.0.0.1
+PidFile $dir/apache2.pid
+DefaultRuntimeDir $dir/run
+Mutex file:$dir/run default
+ErrorLog $dir/error.log
+LogLevel warn
+$load$user@{[ join "\n", @listen ]}
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 16
+MaxRequestWorkers 32
+MinSpareThreads 4
+MaxSpareThreads 32
+$tls_cache
+DocumentRoot $dir/htdocs
+<Directory />
+    Require all denied
+    AllowOverride None
+</Directory>
+
+Include $dir/medrec.conf
+CONF
+	my @cmd = ('apache2', '-d', $dir, '-f', "$dir/apache2.conf");
+	my $r = run_cmd(cmd => [ @cmd, '-t' ]);
+	die "apache2 -t failed:\n$r->{out}$r->{err}" if $r->{status};
+	$self->{port} = $port;
+	$self->{url} = "http://127.0.0.1:$port";
+	$self->{metrics_url} = "http://127.0.0.1:$metrics_port";
+	close($sock);	# as late as possible: Apache binds them next
+	close($metrics_sock);
+	close($tls_sock) if $tls_sock;
+	$self->{apache_pid} = _spawn(cwd => $dir, log => "$dir/stderr.log",
+	    cmd => [ @cmd, '-DFOREGROUND' ]);
+}
+
+sub _stop_apache {
+	my ($self) = @_;
+	local $?;
+	my $pid = $self->{apache_pid};
+	return unless _child_alive($pid);
+	# TERM: the parent stops its children, then itself.
+	kill('TERM', $pid);
+	return if wait_until(10, sub { !_child_alive($pid) }, 0.01);
+	kill('KILL', -$pid);	# its process group: _spawn made it a leader
+	waitpid($pid, 0);
+}
+
 # With new(pgbouncer => 1), the pool reaches PostgreSQL through Debian's
 # PgBouncer in transaction pooling mode on a free loopback port, and
 # database_url says so.  PgBouncer refuses to run as root: it runs as the
@@ -860,6 +981,7 @@ sub stop {
 		    or kill('KILL', $pid);
 	}
 	eval { $self->_stop_nginx };
+	eval { $self->_stop_apache };
 	eval { $self->_stop_pgbouncer };
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
 		eval { $self->stop_pg('immediate') };
@@ -875,6 +997,12 @@ sub log_problems {
 		'pool.log'	  => $self->pool_log,
 		'nginx error.log' => $self->nginx_error_log,
 	);
+	if ($self->{apache_pid}) {
+		# Apache's levels read [module:alert]: one name for both.
+		($logs{'apache error.log'} = slurp(
+		    "$self->{dir}/apache/error.log")) =~
+		    s/\[[a-z_]+:(alert|emerg)\]/[$1]/g;
+	}
 	for my $name (sort keys %logs) {
 		my $check = "$name has no [alert], [emerg] or sanitizer report";
 		$p{$check} = [ grep { /\[alert\]|\[emerg\]|AddressSanitizer|
@@ -883,6 +1011,9 @@ sub log_problems {
 	# The access log too: a token must not leak through a logged URL.
 	$logs{'nginx access log'} =
 	    slurp("$self->{dir}/nginx/medrec-access.log");
+	$logs{'apache access log'} =
+	    slurp("$self->{dir}/apache/medrec-access.log")
+	    if $self->{apache_pid};
 	my @secrets = $self->secrets;
 	my $check = 'no password, token or JWT secret reaches a log';
 	$p{$check} = [];
@@ -932,6 +1063,7 @@ sub _log_tails {
 	my $d = $self->{dir};
 	return join '', map { _tail($_, 30) } grep { -e }
 	    "$d/pool.log", "$d/nginx/error.log", "$d/nginx/stderr.log",
+	    "$d/apache/error.log", "$d/apache/stderr.log",
 	    "$d/pg/postgres.log";
 }
 
