@@ -470,6 +470,48 @@ number_end(const char *s, size_t len, size_t i)
 	return i - 1;
 }
 
+/*
+ * 1 when the number literal s[from..to] is exactly an integer: every digit
+ * that the exponent leaves after the decimal point is 0.  cJSON reads
+ * 1e-400 and 150.00000000000000001 as the doubles 0 and 150, which would
+ * pass for integers.
+ */
+static int
+literal_is_integer(const char *s, size_t from, size_t to)
+{
+	char		 digits[64];
+	size_t		 i, n = 0, point;
+	long		 exp = 0, at;
+	int		 neg = 0, seen_point = 0;
+
+	point = 0;
+	for (i = from; i <= to && s[i] != 'e' && s[i] != 'E'; i++) {
+		if (s[i] == '-')
+			continue;
+		if (s[i] == '.') {
+			seen_point = 1;
+			continue;
+		}
+		if (n == sizeof(digits))
+			return 0;	/* far too precise for an id or an age */
+		digits[n++] = s[i];
+		if (!seen_point)
+			point++;
+	}
+	if (i <= to) {
+		for (i++; i <= to && (s[i] == '+' || s[i] == '-'); i++)
+			neg = s[i] == '-';
+		for (; i <= to; i++)
+			if ((exp = exp * 10 + (s[i] - '0')) > 1000)
+				exp = 1000;	/* far out of any range anyway */
+	}
+	at = (long)point + (neg ? -exp : exp);
+	for (i = 0; i < n; i++)
+		if ((long)i >= at && digits[i] != '0')
+			return 0;
+	return 1;
+}
+
 static int
 scan_body(char *s, size_t len)
 {
@@ -485,9 +527,19 @@ scan_body(char *s, size_t len)
 			return -1;
 		if (!in_string) {
 			/* cJSON takes 01 and 1. as numbers; RFC 8259 does not. */
-			if ((c == '-' || (c >= '0' && c <= '9')) &&
-			    (i = number_end(s, len, i)) == (size_t)-1)
-				return -1;
+			if (c == '-' || (c >= '0' && c <= '9')) {
+				size_t start = i;
+
+				if ((i = number_end(s, len, i)) == (size_t)-1)
+					return -1;
+				/* A fraction that a double would round to an
+				 * integer stays a fraction: 0.5, padded. */
+				if (!literal_is_integer(s, start, i) &&
+				    i - start >= 2) {
+					memset(s + start, ' ', i - start + 1);
+					memcpy(s + start, "0.5", 3);
+				}
+			}
 			in_string = c == '"';
 			continue;
 		}
