@@ -218,7 +218,7 @@ worker_run(const struct conf *c, int fd)
 {
 	struct sigaction	 sa;
 	struct epoll_event	 ev;
-	sigset_t		 block, waitmask;
+	sigset_t		 block, waitmask, pending;
 	FCGX_Request		 fr;
 	struct arena		*a;
 	long			 served = 0;
@@ -263,6 +263,13 @@ worker_run(const struct conf *c, int fd)
 				    strerror(errno));
 			continue;
 		}
+		/* epoll_pwait reports a waiting connection before it lets a
+		 * pending signal in: a stop must not take new requests. */
+		if (sigpending(&pending) == 0 &&
+		    (sigismember(&pending, SIGTERM) ||
+		    sigismember(&pending, SIGHUP) ||
+		    sigismember(&pending, SIGINT)))
+			break;
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;	/* a sibling took it (EAGAIN) */
 		if (metrics_self != NULL)
