@@ -512,7 +512,10 @@ still_works('100 KB query');
 	is_deeply([ grep { $_ ne '200 200' } @st ], [],
 	    'while 20 slow clients hang, 20 normal clients in parallel are '
 	    . 'all served (200)');
-	ok($took < 4, '  quickly (the slow ones hold no worker)')
+	# Not a timing test: had the slow clients pinned the 4 workers, the
+	# normal requests would have waited for nginx's 10 s client timeouts
+	# to free them; 8 s tells that apart on however busy a machine.
+	ok($took < 8, '  before nginx gave up on the slow ones (they hold no worker)')
 	    or diag(sprintf('took %.1f s', $took));
 	my $sel = IO::Select->new(@slow);
 	my @ready = $sel->can_read(0);
