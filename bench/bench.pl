@@ -1,0 +1,1370 @@
+#!/usr/bin/perl
+# The benchmark behind script/bench (which installs what it needs, builds,
+# and runs this): a throw-away medrec stack measured side by side with the
+# limits of the same machine, in one run, and optionally with other
+# implementations of API.md.  See bench/README.md for what each figure is.
+#
+#	bench/bench.pl [--quick] [--scale N] [--connections 64] [--runs 3]
+#	    [--duration S] [--warmup S] [--compare [NAME=]URL ...] [--peers]
+#	    [--keep]
+#
+# 1. A private PostgreSQL cluster made as script/server makes it (scram
+#    passwords, the tables' owner runs the migrations, the service logs in as
+#    a member of medrec_app), default durability settings, in a temp dir;
+#    the pool (fcgi-app/medrec) with the caller's settings from the
+#    environment (WORKERS, ...), and nginx with the product's configuration
+#    rendered by script/nginx-conf plus two extra servers for the limits.
+# 2. Seed: doctors, users with patients, an owner of 10,000 patients and
+#    (not with --quick) one of --scale, all with generate_series as the
+#    superuser (triggers off: no audit rows for seeded data); login users
+#    carrying the hash the service itself made for a registered user;
+#    tokens signed with the stack's own secret, exactly as the service signs
+#    them; "next" links at random depths taken from the API.
+# 3. Limits: nginx return 200, the no-op FastCGI responder (bench/noop-fcgi.c)
+#    at the pool's size, pgbench running bench/sql/*.sql (checked against
+#    db/*.c by bench/check-sql), one bcrypt hash at BCRYPT_COST.
+# 4. Scenarios S1-S6 with wrk (bench/lua/), a warm-up then --runs runs each,
+#    medians; S2 again with AUDIT_READ_SYNC=off.
+# 5. Worker memory after 1,000 and 100,000 requests (MAX_REQUESTS=0).
+# 6. --peers and --compare: the same scenarios on each other target, seeded
+#    through its API.
+# 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
+#    (the table, also printed).
+#
+# Exit status: 0 when the table was made and no medrec scenario failed; 1
+# when the plumbing broke (no table); 2 when the table was made but a medrec
+# scenario had more than 1% errors.  Everything started is stopped by PID
+# at exit, Ctrl-C included; --keep (or LEAVE=1) keeps the temp dir.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256);
+use File::Basename qw(dirname);
+use File::Path qw(remove_tree make_path);
+use File::Temp qw(tempdir);
+use Getopt::Long qw(GetOptions);
+use HTTP::Tiny;
+use JSON::PP;
+use MIME::Base64 qw(encode_base64);
+use POSIX qw(strftime _exit WNOHANG);
+use Time::HiRes qw(time sleep);
+
+my $top;
+BEGIN { $top = abs_path(dirname(__FILE__) . '/..') }
+use lib "$top/t/lib";
+use Medrec::Stack qw(wait_until slurp);
+
+$| = 1;
+my $JSON = JSON::PP->new->utf8->canonical;
+my $started = time;
+my @argv_copy = @ARGV;
+
+my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
+GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
+    'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
+    'results=s', 'help') or usage();
+usage() if $opt{help} || @ARGV;
+if ($opt{quick}) {
+	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
+	$opt{duration} //= 3;
+	$opt{warmup} //= 1;
+}
+$opt{duration} //= 10;
+$opt{warmup} //= 5;
+$opt{threads} = $opt{connections} if $opt{threads} > $opt{connections};
+die "bench: --runs, --duration and --connections must be positive\n"
+    if $opt{runs} < 1 || $opt{duration} < 1 || $opt{connections} < 1;
+
+sub usage {
+	print STDERR <<'EOF';
+usage: script/bench [--quick] [--scale N] [--connections 64] [--runs 3]
+                    [--duration 10] [--warmup 5] [--compare [NAME=]URL ...]
+                    [--peers] [--keep] [--results DIR] [--no-build]
+EOF
+	exit 64;
+}
+
+# Seed sizes.
+my %seed = $opt{quick} ? (
+	doctors => 1000, users => 100, per_user => 20, logins => 200,
+	owner => 10_000, big => 0,
+    ) : (
+	doctors => 3000, users => 1000, per_user => 20, logins => 2000,
+	owner => 10_000, big => $opt{scale},
+    );
+# What --compare and --peers seed through the API.
+my %api_seed = (users => $opt{quick} ? 16 : 64, per_user => 10,
+    doctors => 100, owner => 10_000);
+my $CURSORS = $opt{quick} ? 30 : 100;
+my $PAGE = 50;
+
+my $nproc = `nproc` + 0 || 1;
+# --quick checks the plumbing: cheap hashes, so that S5 answers in a 3 s
+# run even on a busy machine.
+my $bcrypt_cost = $ENV{BCRYPT_COST} // ($opt{quick} ? 4 : 12);
+my $pg_user = 'medrec';
+my $pgbin = Medrec::Stack::pgbin();
+my $results_dir = $opt{results} // "$top/bench/results";
+# Only a full run replaces latest.md, which the README quotes.
+my $latest = $opt{quick} ? 'latest-quick.md' : 'latest.md';
+my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
+
+my $work = tempdir('medrec-bench-XXXXXX', TMPDIR => 1, CLEANUP => 0);
+chmod(0755, $work) or die "chmod $work: $!\n";
+my @cleanups;		# LIFO: subs that stop what was started
+my $failed_plumbing = 1;
+our $HTTP = HTTP::Tiny->new(keep_alive => 1, timeout => 60,
+    agent => 'medrec-bench/1');
+
+for my $sig (qw(INT TERM HUP)) {
+	$SIG{$sig} = sub { die "interrupted by SIG$sig\n" };
+}
+$SIG{PIPE} = 'IGNORE';
+
+###############################################################################
+# Little helpers (they die; none of them is a measurement).
+
+sub say { print STDERR "bench: @_\n" }
+
+sub phase {
+	my ($what) = @_;
+	say(sprintf('[%4ds] %s', time - $started, $what));
+}
+
+sub spew {
+	my ($path, $text) = @_;
+	open(my $fh, '>', $path) or die "cannot write $path: $!\n";
+	print $fh $text;
+	close($fh) or die "cannot write $path: $!\n";
+}
+
+sub rand_hex {
+	my ($n) = @_;
+	open(my $fh, '<:raw', '/dev/urandom') or die "/dev/urandom: $!\n";
+	read($fh, my $bytes, $n) == $n or die "short read\n";
+	return unpack('H*', $bytes);
+}
+
+sub b64url {
+	my ($s) = @_;
+	my $e = encode_base64($s, '');
+	$e =~ tr{+/}{-_};
+	$e =~ s/=+$//;
+	return $e;
+}
+
+sub run {
+	my (%o) = @_;
+	my $r = Medrec::Stack::run_cmd(%o);
+	die "@{ $o{cmd} } failed (status $r->{status}):\n$r->{out}$r->{err}"
+	    if $r->{status} && !$o{may_fail};
+	return $r;
+}
+
+sub free_port {
+	my ($sock, $port) = Medrec::Stack::_hold_port();
+	close($sock);
+	return $port;
+}
+
+sub median {
+	my @v = sort { $a <=> $b } grep { defined } @_;
+	return undef unless @v;
+	return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+sub stop_pid {
+	my ($pid, $sig, $timeout) = @_;
+	return unless $pid && kill(0, $pid);
+	kill($sig // 'TERM', $pid);
+	my $gone = wait_until($timeout // 30, sub {
+		my $w = waitpid($pid, WNOHANG);
+		return $w == $pid || ($w == -1 && !kill(0, $pid));
+	}, 0.02);
+	unless ($gone) {
+		kill('KILL', $pid);
+		waitpid($pid, 0);
+	}
+}
+
+# The CPU time (clock ticks) used so far by the processes in the trees
+# rooted at @pids, from /proc/*/stat.
+sub tree_ticks {
+	my (@roots) = @_;
+	my (%kids, %ticks);
+	for my $stat (glob('/proc/[0-9]*/stat')) {
+		my $s = slurp($stat) or next;
+		$s =~ /^(\d+) \(.*\) \S+ (\d+)((?: \S+){11}) (\d+) (\d+)/s or next;
+		push @{ $kids{$2} }, $1;
+		$ticks{$1} = $4 + $5;
+	}
+	my ($sum, @todo, %seen) = (0, @roots);
+	while (defined(my $p = shift @todo)) {
+		next if $seen{$p}++;
+		$sum += $ticks{$p} // 0;
+		push @todo, @{ $kids{$p} // [] };
+	}
+	return $sum;
+}
+
+# settle(@pids): waits until the process trees of the target under test
+# are idle (less than 5% of a core over half a second; at most 60 s, 20 s
+# with --quick), so that a run does not pay for the tail of the one before
+# (queued logins, a checkpoint).  Only the target's processes count: other
+# work on a shared machine would keep it waiting for ever.  Without pids
+# (a --compare URL) it waits 2 s.
+our $settle_roots = sub { () };	# the pids of the target under test
+sub settle {
+	my @roots = grep { $_ } $settle_roots->();
+	return sleep(2) unless @roots;
+	my $hz = 100;
+	my $t0 = tree_ticks(@roots);
+	wait_until($opt{quick} ? 20 : 60, sub {
+		sleep(0.5);
+		my $t1 = tree_ticks(@roots);
+		my $busy = ($t1 - $t0) / $hz / 0.5;
+		$t0 = $t1;
+		return $busy < 0.05;
+	}, 0);
+}
+
+###############################################################################
+# PostgreSQL: clusters made the way script/lib.sh's start_cluster makes them.
+
+sub as_pg_prefix { return $> == 0 ? ('runuser', '-u', $pg_user, '--') : () }
+
+# cluster_start(dir => DIR, tcp => PORT or undef): initdb with scram
+# passwords, start it reachable on DIR/run (and on 127.0.0.1:PORT with
+# tcp), record a stop in @cleanups.  Returns { dir, sockdir, port, pw,
+# psql => sub (sql, db) }.
+sub cluster_start {
+	my (%o) = @_;
+	my $dir = $o{dir};
+	make_path("$dir/run");
+	chmod(0755, $dir, "$dir/run");
+	Medrec::Stack::_ensure_pg_user();
+	my ($uid, $gid) = $> == 0 ? (getpwnam($pg_user))[2, 3] : ($>, $));
+	chown($uid, $gid, $dir, "$dir/run") if $> == 0;
+	my %c = (dir => $dir, sockdir => "$dir/run", port => $o{tcp} // 5432,
+	    pw => rand_hex(24));
+	spew("$dir/password", "$c{pw}\n");
+	chmod(0600, "$dir/password");
+	chown($uid, $gid, "$dir/password") if $> == 0;
+	run(cmd => [ "$pgbin/initdb", '-D', "$dir/data", '-U', 'postgres',
+	    '-E', 'UTF8', '--locale=C.UTF-8', '--auth=scram-sha-256',
+	    "--pwfile=$dir/password" ], as_pg => 1, cwd => $dir, timeout => 120);
+	my $listen = $o{tcp} ? '127.0.0.1' : '';
+	run(cmd => [ "$pgbin/pg_ctl", '-D', "$dir/data", '-l',
+	    "$dir/postgres.log", '-w', '-t', '60', '-o',
+	    "-c listen_addresses='$listen' -c port=$c{port} "
+	    . "-c unix_socket_directories='$dir/run'", 'start' ],
+	    as_pg => 1, cwd => $dir, timeout => 90);
+	push @cleanups, sub {
+		Medrec::Stack::run_cmd(cmd => [ "$pgbin/pg_ctl", '-D',
+		    "$dir/data", '-m', 'fast', '-w', '-t', '60', 'stop' ],
+		    as_pg => 1, cwd => $dir, timeout => 90);
+	};
+	$c{psql} = sub {
+		my ($sql, $db) = @_;
+		my $r = run(cmd => [ "$pgbin/psql", '-X', '-q', '-A', '-t', '-v',
+		    'ON_ERROR_STOP=1', '-h', "$dir/run", '-p', $c{port}, '-U',
+		    'postgres', '-d', $db // 'postgres', '-f', '-' ],
+		    stdin => $sql, env => { PGPASSWORD => $c{pw} },
+		    timeout => 3600);
+		chomp(my $out = $r->{out});
+		return $out;
+	};
+	return \%c;
+}
+
+###############################################################################
+# The medrec stack.
+
+my %M;			# the medrec stack: cluster, urls, pids, secrets
+my $bin = Medrec::Stack::bin_path();
+
+sub medrec_cluster {
+	my $c = cluster_start(dir => "$work/pg");
+	my ($owner_pw, $app_pw) = (rand_hex(24), rand_hex(24));
+	$c->{psql}->(<<"EOF");
+CREATE ROLE medrec_owner LOGIN PASSWORD '$owner_pw';
+CREATE ROLE medrec_app NOLOGIN;
+CREATE ROLE medrec LOGIN PASSWORD '$app_pw' IN ROLE medrec_app;
+CREATE DATABASE medrec OWNER medrec_owner;
+EOF
+	$M{pg} = $c;
+	$M{database_url} = "postgresql://medrec:$app_pw\@/medrec?host=$c->{sockdir}";
+	$M{migration_url} =
+	    "postgresql://medrec_owner:$owner_pw\@/medrec?host=$c->{sockdir}";
+	$M{jwt_secret} = b64url(pack('H*', rand_hex(48)));
+}
+
+sub sql { return $M{pg}{psql}->($_[0], 'medrec') }
+
+sub postmaster {
+	my ($c) = @_;
+	my ($pid) = slurp("$c->{dir}/data/postmaster.pid") =~ /^(\d+)/;
+	return $pid;
+}
+
+sub pidfile {
+	my ($path) = @_;
+	my ($pid) = slurp($path) =~ /(\d+)/;
+	return $pid;
+}
+
+# The pool's environment: the caller's (so WORKERS=16 script/bench works),
+# with our database, socket and secret, and no libpq variable.
+sub pool_env {
+	my (%extra) = @_;
+	my %env = map { $_ => undef } qw(PGHOST PGPORT PGUSER PGPASSWORD
+	    PGDATABASE PGSERVICE PGOPTIONS DB_HOST DB_PORT DB_USER DB_PASSWORD
+	    DB_NAME);
+	return { %env,
+		LISTEN		=> "$work/pool.sock",
+		SOCKET_MODE	=> '0666',
+		DATABASE_URL	=> $M{database_url},
+		MIGRATION_DATABASE_URL => $M{migration_url},
+		JWT_SECRET	=> $M{jwt_secret},
+		MIGRATIONS_DIR	=> "$top/db/migrations",
+		BCRYPT_COST	=> $bcrypt_cost,
+		%extra,
+	};
+}
+
+sub pool_start {
+	my (%extra) = @_;
+	$M{pool_settings} = { %extra };
+	my $pid = Medrec::Stack::_spawn(cmd => [ $bin ], cwd => $work,
+	    log => "$work/pool.log", env => pool_env(%extra));
+	$M{pool_pid} = $pid;
+	my $want = $ENV{WORKERS} // ($nproc * 4 < 64 ? $nproc * 4 : 64);
+	my $ok = wait_until(60, sub {
+		die "the pool exited; see $work/pool.log\n"
+		    . tail("$work/pool.log") if waitpid($pid, WNOHANG) == $pid;
+		return -S "$work/pool.sock" &&
+		    Medrec::Stack::children_of($pid) >= $want;
+	}, 0.05);
+	die "the pool did not start $want workers in 60 s\n"
+	    . tail("$work/pool.log") unless $ok;
+	$M{workers} = scalar Medrec::Stack::children_of($pid);
+	wait_health($M{url}) if $M{nginx_pid};
+}
+
+sub pool_stop {
+	stop_pid($M{pool_pid}, 'TERM', 75) if $M{pool_pid};
+	delete $M{pool_pid};
+}
+
+sub pool_restart {
+	pool_stop();
+	pool_start(@_);
+}
+
+sub tail {
+	my ($path) = @_;
+	my @l = split /\n/, slurp($path);
+	@l = @l[-20 .. -1] if @l > 20;
+	return "==> $path <==\n" . join("\n", @l) . "\n";
+}
+
+sub wait_health {
+	my ($url) = @_;
+	my $ok = wait_until(30, sub {
+		my $r = HTTP::Tiny->new(timeout => 5)->get("$url/api/health");
+		return $r->{status} == 200;
+	}, 0.1);
+	die "no healthy answer from $url/api/health in 30 s\n" unless $ok;
+}
+
+# nginx: the product's configuration (script/nginx-conf) for the service,
+# plus bench/nginx-limits.conf.in: a return-200 server and the no-op
+# responder, both logging as the site does.
+sub nginx_start {
+	my $dir = "$work/nginx";
+	my ($p_api, $p_ret, $p_noop) = (free_port(), free_port(), free_port());
+	run(cmd => [ "$top/script/nginx-conf", $dir, "127.0.0.1:$p_api",
+	    "$work/pool.sock" ], env => { NGINX_WORKERS => undef });
+	my $limits = slurp("$top/bench/nginx-limits.conf.in");
+	$limits =~ s/\@RETURN_LISTEN\@/127.0.0.1:$p_ret/g;
+	$limits =~ s/\@NOOP_LISTEN\@/127.0.0.1:$p_noop/g;
+	$limits =~ s/\@NOOP_SOCKET\@/$work\/noop.sock/g;
+	$limits =~ s/\@DIR\@/$dir/g;
+	spew("$dir/bench-limits.conf", $limits);
+	my $conf = slurp("$dir/nginx.conf");
+	$conf =~ s{(include\s+\Q$dir\E/medrec\.conf;)}
+	    {$1\n    include $dir/bench-limits.conf;}
+	    or die "bench: cannot find the site's include in $dir/nginx.conf\n";
+	spew("$dir/nginx.conf", $conf);
+	run(cmd => [ 'nginx', '-t', '-q', '-p', $dir, '-c', "$dir/nginx.conf",
+	    '-e', "$dir/error.log" ]);
+	my $pid = Medrec::Stack::_spawn(cwd => $dir, log => "$dir/stderr.log",
+	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e',
+	    "$dir/error.log", '-g', 'daemon off;' ]);
+	$M{nginx_pid} = $pid;
+	push @cleanups, sub { stop_pid($pid, 'QUIT', 15) };
+	$M{url} = "http://127.0.0.1:$p_api";
+	$M{return_url} = "http://127.0.0.1:$p_ret";
+	$M{noop_url} = "http://127.0.0.1:$p_noop";
+	wait_health($M{url});
+}
+
+sub noop_start {
+	my $pid = Medrec::Stack::_spawn(cwd => $work, log => "$work/noop.log",
+	    cmd => [ "$work/bin/noop-fcgi", "$work/noop.sock", $M{workers} ]);
+	$M{noop_pid} = $pid;
+	wait_until(10, sub { -S "$work/noop.sock" }) or
+	    die "the no-op responder did not start\n" . tail("$work/noop.log");
+}
+
+sub noop_stop {
+	stop_pid(delete $M{noop_pid}, 'TERM', 10);
+}
+
+###############################################################################
+# HTTP through the API, for seeding (never measured).
+
+sub api {
+	my ($base, $method, $path, %o) = @_;
+	my %h = %{ $o{headers} // {} };
+	my %args = (headers => \%h);
+	if (exists $o{json}) {
+		$args{content} = $JSON->encode($o{json});
+		$h{'Content-Type'} = 'application/json';
+	}
+	$h{Authorization} = "Bearer $o{token}" if $o{token};
+	my $r = $HTTP->request($method, "$base$path", \%args);
+	my %res = (status => $r->{status}, headers => $r->{headers},
+	    body => $r->{content} // '');
+	$res{json} = eval { $JSON->decode($res{body}) }
+	    if ($r->{headers}{'content-type'} // '') =~ /json/;
+	return \%res;
+}
+
+sub api_ok {
+	my ($want, $base, $method, $path, %o) = @_;
+	my $r = api($base, $method, $path, %o);
+	die "$method $base$path: $r->{status} (want $want): "
+	    . substr($r->{body}, 0, 300) . "\n" unless $r->{status} == $want;
+	return $r;
+}
+
+# par_map($procs, \@items, sub { item -> result }): runs the sub on every
+# item in $procs processes (each with its own kept-alive HTTP client) and
+# returns the results in order.  Results go through JSON.
+sub par_map {
+	my ($procs, $items, $code) = @_;
+	$procs = @$items if $procs > @$items;
+	my @kids;
+	for my $k (0 .. $procs - 1) {
+		my $file = "$work/par.$k";
+		my $pid = fork() // die "fork: $!\n";
+		if ($pid == 0) {
+			$SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+			local $HTTP = HTTP::Tiny->new(keep_alive => 1,
+			    timeout => 120, agent => 'medrec-bench/1');
+			my @out;
+			my $ok = eval {
+				for (my $i = $k; $i < @$items; $i += $procs) {
+					push @out, [ $i, $code->($items->[$i]) ];
+				}
+				1;
+			};
+			open(my $fh, '>', $file) or _exit(1);
+			print $fh $JSON->encode({ ok => $ok ? 1 : 0,
+			    err => $ok ? '' : "$@", out => \@out });
+			close($fh);
+			_exit(0);
+		}
+		push @kids, [ $pid, $file ];
+	}
+	my (@res, @errs);
+	for my $kid (@kids) {
+		waitpid($kid->[0], 0);
+		my $d = eval { $JSON->decode(slurp($kid->[1])) };
+		unlink($kid->[1]);
+		if (!$d || !$d->{ok}) {
+			push @errs, $d ? $d->{err} : "a worker died\n";
+			next;
+		}
+		$res[ $_->[0] ] = $_->[1] for @{ $d->{out} };
+	}
+	die "seeding failed: $errs[0]" if @errs;
+	return \@res;
+}
+
+# next_link($response): the path of its Link rel="next", or undef.
+sub next_link {
+	my ($r) = @_;
+	my $l = $r->{headers}{link} // '';
+	$l = join(', ', @$l) if ref $l;
+	return undef unless $l =~ /<([^>]+)>\s*;\s*rel="?next"?/;
+	my $u = $1;
+	$u =~ s{^https?://[^/]+}{};
+	return $u;
+}
+
+# cursors($base, $token, $rows): "next" links at $CURSORS random depths of
+# a list of $rows rows, through the API's offset (the link itself is
+# whatever the target hands out: a cursor for medrec, an offset for the
+# peers).
+sub cursors {
+	my ($base, $token, $rows) = @_;
+	my @depths = map { int(rand($rows - 2 * $PAGE)) } 1 .. $CURSORS;
+	my $links = par_map(4, \@depths, sub {
+		my ($d) = @_;
+		my $r = api_ok(200, $base, 'GET',
+		    "/api/patients?limit=$PAGE&offset=$d", token => $token);
+		my $n = next_link($r) // die "no Link rel=next at offset $d: "
+		    . ($r->{headers}{link} // 'no Link header') . "\n";
+		return $n;
+	});
+	return $links;
+}
+
+###############################################################################
+# Seeding medrec: SQL for bulk, the API where the service's own work counts.
+
+# A token as jwt_sign() in fcgi-app/jwt.c makes it, with the stack's secret.
+sub mint_token {
+	my ($uid) = @_;
+	my $now = time;
+	my $head = b64url('{"alg":"HS256","typ":"JWT"}');
+	my $claims = b64url(sprintf('{"sub":"%d","iat":%d,"exp":%d,"jti":"%s"}',
+	    $uid, $now, $now + 6 * 3600, b64url(pack('H*', rand_hex(16)))));
+	return "$head.$claims." . b64url(hmac_sha256("$head.$claims",
+	    $M{jwt_secret}));
+}
+
+my %D;		# data files and facts for the scenarios, per target
+
+sub seed_medrec {
+	my $base = $M{url};
+	my %s = %seed;
+	my $pw = 'bench password ' . rand_hex(4);
+	# The one hash the service makes: at BCRYPT_COST, through its own code.
+	my $r = api_ok(201, $base, 'POST', '/api/auth/register', json => {
+	    name => 'Bench Hash', email => 'bench-hash@example.org',
+	    password => $pw });
+	my $hash = sql("SELECT password_hash FROM users WHERE email = "
+	    . "'bench-hash\@example.org'");
+	die "no hash for the registered user\n" unless $hash =~ /^\$2b\$/;
+	my $ub = 1001;			# token users: 1001 ...
+	my $lb = 100_001;		# login users: 100001 ...
+	my ($owner, $big) = (11, 12);
+	my $pb_owner = $s{users} * $s{per_user};
+	my $pb_big = $pb_owner + $s{owner};
+	my $t0 = time;
+	sql(<<"EOF");
+SET session_replication_role = replica;
+INSERT INTO users (id, name, email, password_hash, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT id, 'Bench User ' || id, 'bench-' || id || '\@example.org', '$hash',
+       now() - interval '1 day', now() - interval '1 day'
+  FROM (SELECT $ub + g AS id FROM generate_series(0, $s{users} - 1) g
+        UNION ALL SELECT $lb + g FROM generate_series(0, $s{logins} - 1) g
+        UNION ALL VALUES ($owner), ($big)) u;
+SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users));
+
+INSERT INTO doctors (id, name, specialization, contact_info, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT g, 'Dr. Bench ' || g,
+       (ARRAY['Cardiology','Dermatology','Neurology','Oncology','Pediatrics',
+              'Psychiatry','Radiology','Surgery','Urology','Diagnostics'])[g % 10 + 1],
+       'dr' || g || '\@example.org', t, t
+  FROM generate_series(1, $s{doctors}) g,
+       LATERAL (SELECT now() - interval '400 days' + g * interval '1 hour') x(t);
+SELECT setval(pg_get_serial_sequence('doctors', 'id'), $s{doctors});
+
+INSERT INTO patients (id, user_id, name, age, gender, address, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT g, $ub + (g - 1) / $s{per_user}, 'Patient ' || g, g % 100,
+       (ARRAY['male','female','other','unknown'])[g % 4 + 1],
+       g || ' Bench Street', t, t
+  FROM generate_series(1, $pb_owner) g,
+       LATERAL (SELECT now() - interval '400 days' + g * interval '1 minute') x(t);
+
+INSERT INTO patients (id, user_id, name, age, gender, address, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT $pb_owner + g, $owner, 'Patient ' || g, g % 100,
+       (ARRAY['male','female','other','unknown'])[g % 4 + 1],
+       g || ' Owner Street', t, t
+  FROM generate_series(1, $s{owner}) g,
+       LATERAL (SELECT now() - interval '400 days' + g * interval '1 minute') x(t);
+EOF
+	if ($s{big}) {
+		phase("seeding the owner of $s{big} patients");
+		sql(<<"EOF");
+SET session_replication_role = replica;
+INSERT INTO patients (id, user_id, name, age, gender, address, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT $pb_big + g, $big, 'Patient ' || g, g % 100,
+       (ARRAY['male','female','other','unknown'])[g % 4 + 1],
+       g || ' Scale Street', t, t
+  FROM generate_series(1, $s{big}) g,
+       LATERAL (SELECT now() - interval '800 days' + g * interval '30 seconds') x(t);
+EOF
+	}
+	sql(<<"EOF");
+SELECT setval(pg_get_serial_sequence('patients', 'id'), (SELECT max(id) FROM patients));
+VACUUM ANALYZE;
+CHECKPOINT;
+EOF
+	$M{seed_seconds} = time - $t0;
+	$M{seed_counts} = sql('SELECT (SELECT count(*) FROM users) || \' users, \' '
+	    . '|| (SELECT count(*) FROM doctors) || \' doctors, \' '
+	    . '|| (SELECT count(*) FROM patients) || \' patients\'');
+
+	# Data files for the wrk scripts.
+	my $d = "$work/data-medrec";
+	make_path($d);
+	spew("$d/doctors", join('', map { "$_\n" } 1 .. $s{doctors}));
+	my $tok = '';
+	for my $i (0 .. $s{users} - 1) {
+		my $ids = join(' ', map { $i * $s{per_user} + $_ } 1 .. $s{per_user});
+		$tok .= mint_token($ub + $i) . "\t$ids\n";
+	}
+	spew("$d/tokens", $tok);
+	spew("$d/logins", join('', map { 'bench-' . ($lb + $_)
+	    . "\@example.org\t$pw\n" } 0 .. $s{logins} - 1));
+	# A minted token must be as good as an issued one.
+	my ($first) = split /\t/, $tok;
+	api_ok(200, $base, 'GET', '/api/auth/me', token => $first);
+	my %t = (dir => $d, doctors => "$d/doctors", tokens => "$d/tokens",
+	    logins => "$d/logins", patch => 1);
+	my $owner_tok = mint_token($owner);
+	$t{s4} = { $s{owner} => [ $owner_tok, "$d/next-owner" ] };
+	spew("$d/next-owner", join('', map { "$_\n" }
+	    @{ cursors($base, $owner_tok, $s{owner}) }));
+	if ($s{big}) {
+		phase("taking $CURSORS next links at random depths of $s{big}");
+		my $big_tok = mint_token($big);
+		$t{s4}{ $s{big} } = [ $big_tok, "$d/next-big" ];
+		spew("$d/next-big", join('', map { "$_\n" }
+		    @{ cursors($base, $big_tok, $s{big}) }));
+	}
+	$D{medrec} = \%t;
+	$M{pgbench_vars} = {
+		doctors => $s{doctors}, users => $s{users}, user_base => $ub,
+		per_user => $s{per_user}, patient_base => 0, addr => '127.0.0.1',
+		jti => b64url(pack('H*', rand_hex(16))), iat => int(time),
+		f => 'f', name => 'Bench Patient', gender => 'female',
+		address => '1 Bench Street',
+		timeout_ms => 1000 * ($ENV{DB_TIMEOUT} // 5),
+	};
+}
+
+# seed_api($name, $base): what --compare and --peers targets get, through
+# their API only: users (registered, so at the target's own bcrypt cost),
+# their patients, doctors, an owner of 10,000 patients and next links.
+sub seed_api {
+	my ($name, $base) = @_;
+	my %s = %api_seed;
+	my $tag = rand_hex(4);
+	my $users = par_map(8, [ 1 .. $s{users} ], sub {
+		my ($i) = @_;
+		my $pw = "bench-pass-$tag-$i";
+		my $email = "bench-$tag-$i\@example.org";
+		my $r = api_ok(201, $base, 'POST', '/api/auth/register', json =>
+		    { name => "Bench User $i", email => $email, password => $pw });
+		my @ids;
+		for my $k (1 .. $s{per_user}) {
+			my $p = api_ok(201, $base, 'POST', '/api/patients',
+			    token => $r->{json}{token}, json => { name =>
+			    "Patient $i-$k", age => $k, gender => 'female',
+			    address => "$k Bench Street" });
+			push @ids, $p->{json}{id};
+		}
+		return { email => $email, password => $pw,
+		    token => $r->{json}{token}, ids => \@ids };
+	});
+	my $t0 = $users->[0]{token};
+	my $doctors = par_map(4, [ 1 .. $s{doctors} ], sub {
+		my ($i) = @_;
+		return api_ok(201, $base, 'POST', '/api/doctors', token => $t0,
+		    json => { name => "Dr. Bench $i", specialization =>
+		    'Cardiology', contactInfo => "dr$i\@example.org" })
+		    ->{json}{id};
+	});
+	my $or = api_ok(201, $base, 'POST', '/api/auth/register', json => {
+	    name => 'Bench Owner', email => "bench-$tag-owner\@example.org",
+	    password => "bench-pass-$tag-owner" });
+	my $otok = $or->{json}{token};
+	my @chunks = map { [ $_ * 500 + 1, ($_ + 1) * 500 ] }
+	    0 .. $s{owner} / 500 - 1;
+	par_map(8, \@chunks, sub {
+		my ($c) = @_;
+		for my $i ($c->[0] .. $c->[1]) {
+			api_ok(201, $base, 'POST', '/api/patients', token => $otok,
+			    json => { name => "Patient $i", age => $i % 100 });
+		}
+		return 1;
+	});
+	my $d = "$work/data-$name";
+	make_path($d);
+	spew("$d/doctors", join('', map { "$_\n" } @$doctors));
+	spew("$d/tokens", join('', map { "$_->{token}\t@{ $_->{ids} }\n" }
+	    @$users));
+	spew("$d/logins", join('', map { "$_->{email}\t$_->{password}\n" }
+	    @$users));
+	spew("$d/next-owner", join('', map { "$_\n" }
+	    @{ cursors($base, $otok, $s{owner}) }));
+	# Does it take PATCH (S6's updates)?  The peers do not.
+	my $p = api($base, 'PATCH', "/api/patients/$users->[0]{ids}[0]",
+	    token => $t0, json => { address => '3 Bench Street' });
+	$D{$name} = { dir => $d, doctors => "$d/doctors",
+	    tokens => "$d/tokens", logins => "$d/logins",
+	    patch => $p->{status} == 200 ? 1 : 0,
+	    s4 => { $s{owner} => [ $otok, "$d/next-owner" ] } };
+}
+
+###############################################################################
+# Measuring.
+
+my @rows;		# every run: { scenario target run rps p50 p99 errors ... }
+
+sub record {
+	my ($scenario, $target, $run, $r) = @_;
+	push @rows, { scenario => $scenario, target => $target, run => $run,
+	    %$r };
+	my $tsv = "$results_dir/$stamp.tsv";
+	unless (-e $tsv) {
+		spew($tsv, "scenario\ttarget\trun\treq_per_s\tp50_ms\tp99_ms\t"
+		    . "errors\trequests\n");
+	}
+	open(my $fh, '>>', $tsv) or die "$tsv: $!\n";
+	printf $fh "%s\t%s\t%s\t%.1f\t%.3f\t%.3f\t%d\t%d\n", $scenario,
+	    $target, $run, $r->{rps}, $r->{p50}, $r->{p99}, $r->{errors},
+	    $r->{requests};
+	close($fh);
+	say(sprintf('  %-14s %-10s run %s: %9.1f req/s  p50 %7.2f ms  p99 '
+	    . '%8.2f ms  errors %d%s', $scenario, $target, $run, $r->{rps},
+	    $r->{p50}, $r->{p99}, $r->{errors},
+	    $r->{codes} ? " ($r->{codes})" : ''));
+}
+
+# wrk_once(url, script, args, duration, timeout, stop_after): one wrk run,
+# parsed from the BENCH line of bench/lua/common.lua.  With stop_after,
+# each thread stops after that many responses and wrk is interrupted (it
+# would sleep out -d otherwise) once all have.
+sub wrk_once {
+	my (%o) = @_;
+	my $d = $o{duration};
+	my $stop = "$work/wrk-stop";
+	unlink(glob("$stop.*"));
+	my @cmd = ('wrk', '-t', $opt{threads}, '-c', $opt{connections}, '-d',
+	    "${d}s", '--latency', '--timeout', ($o{timeout} // 10) . 's', '-s',
+	    "$top/bench/lua/$o{script}", $o{url}, '--', @{ $o{args} // [] });
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		$SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+		open(STDOUT, '>', "$work/wrk.out") or _exit(127);
+		open(STDERR, '>&', \*STDOUT) or _exit(127);
+		$ENV{BENCH_LUA} = "$top/bench/lua";
+		$ENV{BENCH_STOP_FILE} = $stop;
+		if ($o{stop_after}) {
+			$ENV{BENCH_STOP_AFTER} = $o{stop_after};
+		} else {
+			delete $ENV{BENCH_STOP_AFTER};
+		}
+		exec { $cmd[0] } @cmd or _exit(127);
+	}
+	my $status;
+	my $deadline = time + $d + 120;
+	my $interrupted = 0;
+	for (;;) {
+		if (waitpid($pid, WNOHANG) == $pid) {
+			$status = $?;
+			last;
+		}
+		my @stopped = $o{stop_after} ? glob("$stop.*") : ();
+		if ($o{stop_after} && !$interrupted &&
+		    @stopped >= $opt{threads}) {
+			sleep(0.2);
+			kill('INT', $pid);
+			$interrupted = 1;
+		}
+		if (time > $deadline) {
+			kill('KILL', $pid);
+			waitpid($pid, 0);
+			die "wrk did not finish in time\n";
+		}
+		sleep(0.05);
+	}
+	my $out = slurp("$work/wrk.out");
+	$out =~ /^BENCH (.*)$/m
+	    or die "wrk gave no result line (status $status):\n$out";
+	my %f = map { split /=/, $_, 2 } split ' ', $1;
+	my $sock = $f{connect} + $f{read} + $f{write} + $f{timeout};
+	my $errors = $sock + $f{non2xx};
+	my $secs = $f{duration_us} / 1e6 || 1;
+	my @codes = $f{codes} ? ("http $f{codes}") : ();
+	push @codes, "socket $sock" if $sock;
+	return { rps => $f{requests} / $secs, p50 => $f{p50_us} / 1000,
+	    p99 => $f{p99_us} / 1000, errors => $errors,
+	    requests => $f{requests}, codes => join(', ', @codes),
+	    failed => $errors > 0.01 * ($f{requests} || 1) || !$f{requests} };
+}
+
+# scenario(name, target, url, script, args, timeout): a warm-up, then
+# --runs measured runs, each after the machine settles.
+sub scenario {
+	my (%o) = @_;
+	my $d = $opt{duration} * ($o{longer} // 1);
+	phase("$o{name} on $o{target}");
+	settle();
+	# The runs follow the warm-up and each other at once, in the steady
+	# state, unless what a run leaves queued is long to finish (logins:
+	# nginx drops them when wrk closes, but the pool still hashes them).
+	wrk_once(%o, duration => $opt{warmup}) if $opt{warmup};
+	for my $run (1 .. $opt{runs}) {
+		settle() if $o{settle};
+		record($o{name}, $o{target}, $run, wrk_once(%o, duration => $d));
+	}
+}
+
+sub pgbench_once {
+	my ($file, $vars, $duration, $tag) = @_;
+	my $prefix = "$work/pgbench/$tag";
+	make_path("$work/pgbench");
+	unlink(glob("$prefix.*"));
+	my $r = run(cmd => [ "$pgbin/pgbench", '-n', '-M', 'prepared', '-c',
+	    $M{workers}, '-j', $opt{threads} < $M{workers} ? $opt{threads} :
+	    $M{workers}, '-T', $duration, '-f', "$top/bench/sql/$file", '-l',
+	    "--log-prefix=$prefix", (map { ('-D', "$_=$vars->{$_}") }
+	    sort keys %$vars), $M{database_url} ], timeout => $duration + 120,
+	    cwd => $work, may_fail => 1);
+	my $out = "$r->{out}$r->{err}";
+	my ($tps) = $out =~ /^tps = ([\d.]+)/m;
+	die "pgbench $file gave no tps:\n$out" unless defined $tps;
+	my ($fails) = $out =~ /number of failed transactions: (\d+)/;
+	my $aborted = () = $out =~ /aborted/g;
+	my ($done) = $out =~ /number of transactions actually processed: (\d+)/;
+	my @lat;
+	for my $log (glob("$prefix.*")) {
+		open(my $fh, '<', $log) or next;
+		while (<$fh>) {
+			my @f = split;
+			push @lat, $f[2] if @f >= 6;
+		}
+		close($fh);
+		unlink($log);
+	}
+	@lat = sort { $a <=> $b } @lat;
+	my $pct = sub { @lat ? $lat[ int($_[0] * $#lat) ] / 1000 : 0 };
+	my $errors = ($fails // 0) + $aborted + ($r->{status} ? 1 : 0);
+	return { rps => $tps, p50 => $pct->(0.50), p99 => $pct->(0.99),
+	    errors => $errors, requests => $done // scalar(@lat),
+	    codes => $r->{status} ? "pgbench status $r->{status}" : '',
+	    failed => $errors > 0.01 * ($done || 1) || !$done };
+}
+
+sub pgbench_scenario {
+	my ($name, $file, %vars) = @_;
+	phase("$name (pgbench -M prepared -c $M{workers})");
+	my $vars = { %{ $M{pgbench_vars} }, %vars };
+	settle();
+	pgbench_once($file, $vars, $opt{warmup}, "$name-warmup")
+	    if $opt{warmup};
+	for my $run (1 .. $opt{runs}) {
+		record($name, 'limit', $run,
+		    pgbench_once($file, $vars, $opt{duration}, "$name-$run"));
+	}
+}
+
+# The target scenarios S1-S6 on one target whose data is $D{$t}.
+sub scenarios_for {
+	my ($t, $url, @only) = @_;
+	my $d = $D{$t};
+	my %want = map { $_ => 1 } @only;
+	my $want = sub { !@only || $want{ $_[0] } };
+	scenario(name => 'S1', target => $t, url => $url, script => 's1.lua',
+	    args => [ $d->{doctors} ]) if $want->('S1');
+	scenario(name => 'S2', target => $t, url => $url, script => 's2.lua',
+	    args => [ $d->{tokens} ]) if $want->('S2');
+	scenario(name => 'S3', target => $t, url => $url, script => 's3.lua',
+	    args => [ $d->{tokens} ]) if $want->('S3');
+	for my $n (sort { $a <=> $b } keys %{ $d->{s4} }) {
+		next unless $want->('S4');
+		scenario(name => "S4-$n", target => $t, url => $url,
+		    script => 's4.lua', args => $d->{s4}{$n});
+	}
+	scenario(name => 'S6', target => $t, url => $url, script => 's6.lua',
+	    args => [ $d->{tokens}, $d->{doctors}, $d->{patch} ])
+	    if $want->('S6');
+	# Last: logins leave queued hashes behind (settle() waits for them).
+	# Each run four times as long: under this load a login takes about
+	# WORKERS / cores hash times, the first answers of a run come that
+	# late, and what is half done when it ends is lost to it: about 1.5 s
+	# of a 40 s run.
+	scenario(name => 'S5', target => $t, url => $url, script => 's5.lua',
+	    args => [ $d->{logins} ], timeout => 60, longer => 4, settle => 1)
+	    if $want->('S5');
+}
+
+sub rss_of_workers {
+	my %rss;
+	for my $pid (Medrec::Stack::children_of($M{pool_pid})) {
+		my ($kb) = slurp("/proc/$pid/status") =~ /^VmRSS:\s+(\d+)\s+kB/m;
+		$rss{$pid} = $kb if defined $kb;
+	}
+	return \%rss;
+}
+
+sub memory_step {
+	my @steps = $opt{quick} ? (1000, 10_000) : (1000, 100_000);
+	phase("worker memory after " . join(' and ', @steps)
+	    . ' requests (MAX_REQUESTS=0)');
+	pool_restart(MAX_REQUESTS => 0);
+	my $d = $D{medrec};
+	my ($done, %mem) = (0);
+	for my $n (@steps) {
+		my $more = $n - $done;
+		my $r = wrk_once(url => $M{url}, script => 'mem.lua',
+		    args => [ $d->{tokens}, $d->{doctors} ], duration => 600,
+		    stop_after => int(($more + $opt{threads} - 1) / $opt{threads}));
+		die "the memory step had $r->{errors} errors ($r->{codes})\n"
+		    if $r->{failed};
+		$done += $r->{requests};
+		settle();
+		$mem{$n} = { requests => $done, rss => rss_of_workers() };
+	}
+	$M{memory} = { steps => \@steps, %mem };
+	pool_restart();
+}
+
+###############################################################################
+# Peers (../shared/peers) and --compare targets.
+
+my %peer_info = (
+	'php-fpm' => { pkgs => [qw(php8.2-fpm php8.2-pgsql)],
+	    have => sub { system('sh', '-c', 'command -v php-fpm8.2 >/dev/null '
+		. '&& php-fpm8.2 -m 2>/dev/null | grep -qi pdo_pgsql') == 0 } },
+	'node-seed' => { pkgs => [qw(nodejs npm)],
+	    have => sub { system('sh', '-c', 'command -v node >/dev/null && '
+		. 'command -v npm >/dev/null') == 0 } },
+);
+my @notes;
+
+sub peers_dir {
+	for my $d ("$top/../shared/peers", '/work/shared/peers') {
+		return abs_path($d) if -d $d;
+	}
+	return undef;
+}
+
+sub ensure_peer_runtime {
+	my ($name) = @_;
+	my $p = $peer_info{$name};
+	return 1 if $p->{have}->();
+	if ($> != 0) {
+		push @notes, "$name skipped: its runtime is not installed "
+		    . "(apt-get install @{ $p->{pkgs} })";
+		return 0;
+	}
+	phase("installing @{ $p->{pkgs} } for the $name peer");
+	system('sh', '-c', 'apt-get update -qq >/dev/null 2>&1; '
+	    . 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq '
+	    . "@{ $p->{pkgs} } >/dev/null 2>&1");
+	return 1 if $p->{have}->();
+	push @notes, "$name skipped: apt-get install @{ $p->{pkgs} } failed";
+	return 0;
+}
+
+sub run_peer {
+	my ($name) = @_;
+	my $pdir = peers_dir() // return push @notes,
+	    "peers skipped: no ../shared/peers";
+	return unless ensure_peer_runtime($name);
+	phase("starting the $name peer on a throw-away cluster");
+	my $c = cluster_start(dir => "$work/pg-$name", tcp => free_port());
+	$c->{psql}->('CREATE DATABASE peer');
+	my $dburl = "postgresql://postgres:$c->{pw}\@127.0.0.1:$c->{port}/peer";
+	my $port = free_port();
+	my @args = $name eq 'php-fpm' ? ($port, $dburl) : ($port, $dburl);
+	my $r = Medrec::Stack::run_cmd(cmd => [ "$pdir/$name/start.sh", @args ],
+	    env => { BCRYPT_ROUNDS => $bcrypt_cost, JWT_SECRET => undef },
+	    timeout => 600);
+	push @cleanups, sub {
+		Medrec::Stack::run_cmd(cmd => [ "$pdir/$name/stop.sh", $port ],
+		    timeout => 60);
+	};
+	if ($r->{status}) {
+		push @notes, "$name did not start: "
+		    . (split /\n/, "$r->{err}$r->{out}")[-1];
+		say("$name did not start:\n$r->{out}$r->{err}");
+		return;
+	}
+	my $url = "http://127.0.0.1:$port";
+	my $run = $name eq 'php-fpm' ? "/tmp/php-peer.$port" :
+	    "/tmp/node-peer.$port";
+	local $settle_roots = sub { (postmaster($c),
+	    map { pidfile("$run/$_") } qw(php-fpm.pid nginx.pid node.pid)) };
+	phase("seeding $name through its API");
+	seed_api($name, $url);
+	push @notes, "S6 on $name: updates are creates (it has no PATCH)"
+	    unless $D{$name}{patch};
+	push @notes, "$name hashes at cost 12 whatever BCRYPT_COST is"
+	    if $name eq 'php-fpm' && $bcrypt_cost != 12;
+	scenarios_for($name, $url);
+	Medrec::Stack::run_cmd(cmd => [ "$pdir/$name/stop.sh", $port ],
+	    timeout => 60);
+}
+
+sub run_compare {
+	my ($spec) = @_;
+	my ($name, $url) = $spec =~ /^([\w.-]+)=(.+)$/ ? ($1, $2) : (undef, $spec);
+	$url =~ s{/+$}{};
+	($name = $url) =~ s{^\w+://}{} unless defined $name;
+	phase("seeding $name ($url) through its API");
+	local $settle_roots = sub { () };
+	wait_health($url);
+	seed_api($name, $url);
+	push @notes, "S6 on $name: updates are creates (it has no PATCH)"
+	    unless $D{$name}{patch};
+	scenarios_for($name, $url);
+}
+
+###############################################################################
+# The table.
+
+my %S;			# summary: target -> scenario -> medians
+
+sub summarise {
+	my %by;
+	push @{ $by{ $_->{target} }{ $_->{scenario} } }, $_ for @rows;
+	for my $t (keys %by) {
+		for my $s (keys %{ $by{$t} }) {
+			my @all = @{ $by{$t}{$s} };
+			my @ok = grep { !$_->{failed} } @all;
+			my $e = 0;
+			$e += $_->{errors} for @all;
+			$S{$t}{$s} = {
+				runs => scalar(@all), ok => scalar(@ok),
+				errors => $e,
+				failed => !@ok,
+				rps => median(map { $_->{rps} } @ok),
+				p50 => median(map { $_->{p50} } @ok),
+				p99 => median(map { $_->{p99} } @ok),
+			};
+		}
+	}
+}
+
+sub fmt_n {
+	my ($n, $dec) = @_;
+	return '—' unless defined $n;
+	my $s = sprintf("%.*f", $dec // 0, $n);
+	1 while $s =~ s/^(\d+)(\d{3})/$1,$2/;
+	return $s;
+}
+
+sub fmt_ms {
+	my ($v) = @_;
+	return '—' unless defined $v;
+	return sprintf($v < 10 ? '%.2f' : $v < 100 ? '%.1f' : '%.0f', $v);
+}
+
+sub ratio {
+	my ($x, $y) = @_;
+	return undef unless defined $x && defined $y && $y > 0;
+	return $x / $y;
+}
+
+sub fmt_ratio {
+	my ($r, $min) = @_;
+	return '—' unless defined $r;
+	my $s = sprintf('%.2f ×', $r);
+	$s .= $r >= $min ? ' (≥ ' . $min . ': met)' : " (≥ $min: **missed**)"
+	    if defined $min;
+	return $s;
+}
+
+my @scen_label = (
+	[ 'S1', 'S1 doctor by id' ],
+	[ 'S2', 'S2 patient by id (AUDIT_READ_SYNC=on)' ],
+	[ 'S2-async', 'S2 patient by id (AUDIT_READ_SYNC=off)' ],
+	[ 'S3', 'S3 create patient' ],
+	[ 'S4-10000', 'S4 next page, owner of 10,000' ],
+	[ 'S4-BIG', 'S4 next page, owner of BIG' ],
+	[ 'S5', 'S5 login' ],
+	[ 'S6', 'S6 mixed' ],
+);
+
+sub report {
+	summarise();
+	my $m = $S{medrec} // {};
+	my $lim = $S{limit} // {};
+	my @peers = grep { $_ ne 'medrec' && $_ ne 'limit' } sort keys %S;
+	my $big = "S4-$seed{big}";
+	my @misses;
+	my $cmd = join(' ', 'script/bench', @argv_copy);
+	my $cpu = (slurp('/proc/cpuinfo') =~ /^model name\s*:\s*(.*)$/m)[0]
+	    // 'unknown CPU';
+	my $commit = `git -C '$top' rev-parse --short HEAD 2>/dev/null` // '';
+	chomp $commit;
+	my $dirty = `git -C '$top' status --porcelain -- db fcgi-app handlers conf nginx 2>/dev/null` ? '+local changes' : '';
+	my $md = "# medrec benchmark\n\n";
+	$md .= sprintf("`%s` — %s, %s × %d cores, commit %s%s, %d s in all.\n\n",
+	    $cmd, strftime('%Y-%m-%d %H:%M UTC', gmtime($started)), $cpu,
+	    $nproc, $commit || '?', $dirty, time - $started);
+	$md .= sprintf("wrk: %d connections, %d threads; %d run%s of %d s after "
+	    . "a %d s warm-up per scenario, medians. Pool: WORKERS=%d, "
+	    . "BCRYPT_COST=%d, DB_PREPARE=%s. Seed: %s (%.0f s); owners of %s "
+	    . "patients. nginx and PostgreSQL as `script/server` sets them "
+	    . "up (durable commits).\n\n",
+	    $opt{connections}, $opt{threads}, $opt{runs},
+	    $opt{runs} > 1 ? 's' : '', $opt{duration}, $opt{warmup},
+	    $M{workers} // 0, $bcrypt_cost, $ENV{DB_PREPARE} // 1,
+	    $M{seed_counts} // '?', $M{seed_seconds} // 0,
+	    join(' and ', map { fmt_n($_) } grep { $_ }
+	    $seed{owner}, $seed{big}));
+
+	# Limits.
+	my $noop = $lim->{'noop-fcgi'};
+	my $ceiling = $M{bcrypt} ? $nproc / $M{bcrypt} : undef;
+	my %limit_of = (
+		S1 => [ $noop, 'no-op', 0.70 ],
+		S2 => [ $lim->{'pgbench-S2'}, 'pgbench', 0.80 ],
+		'S2-async' => [ $lim->{'pgbench-S2-async'}, 'pgbench', 0.80 ],
+		S3 => [ $lim->{'pgbench-S3'}, 'pgbench', 0.80 ],
+		$big => [ $m->{'S4-10000'}, '10k page', 0.90 ],
+		S5 => [ $ceiling ? { rps => $ceiling } : undef, 'ceiling',
+		    0.95 ],
+	);
+	my %peer_min = (S1 => 3, S2 => 1, 'S2-async' => 1, S3 => 1,
+	    'S4-10000' => 3);
+	$md .= "## medrec\n\n| scenario | req/s | p50 ms | p99 ms | errors "
+	    . "| against its limit (target) |"
+	    . join('', map { " vs $_ (target) |" } @peers) . "\n";
+	$md .= '|---|--:|--:|--:|--:|---|' . ('---|' x @peers) . "\n";
+	for my $sl (@scen_label) {
+		my ($k, $label) = @$sl;
+		$k = $big if $k eq 'S4-BIG';
+		next unless $k && $m->{$k};
+		$label =~ s/BIG/fmt_n($seed{big})/e;
+		my $s = $m->{$k};
+		my $row = "| $label | ";
+		if ($s->{failed}) {
+			$row .= "**FAILED** | | | $s->{errors} |";
+			push @misses, "$label FAILED (more than 1% errors)";
+		} else {
+			$row .= join(' | ', fmt_n($s->{rps}, $s->{rps} < 100 ? 1 : 0),
+			    fmt_ms($s->{p50}), fmt_ms($s->{p99}),
+			    $s->{errors} . ($s->{ok} < $s->{runs} ?
+			    " ($s->{ok}/$s->{runs} runs ok)" : '')) . ' |';
+			push @misses, "$label: $s->{errors} errors (target 0)"
+			    if $s->{errors};
+		}
+		my $l = $limit_of{$k};
+		if ($l && $l->[0] && !$s->{failed} && !$l->[0]{failed}) {
+			my $r = ratio($s->{rps}, $l->[0]{rps});
+			$row .= ' ' . fmt_ratio($r, $l->[2]) . " of $l->[1] |";
+			push @misses, sprintf('%s: %.2f × %s, target ≥ %.2f',
+			    $label, $r, $l->[1], $l->[2]) if $r < $l->[2];
+		} else {
+			$row .= ' |';
+		}
+		for my $p (@peers) {
+			my $pk = $k eq 'S2-async' ? 'S2' : $k;
+			my $ps = $S{$p}{$pk};
+			my $min = $peer_min{$k};
+			$min = 2 if $k eq 'S2-async' && $p eq 'php-fpm';
+			if (!$ps || $ps->{failed} || $s->{failed}) {
+				$row .= $ps && $ps->{failed} ? " $p FAILED |" : ' — |';
+				next;
+			}
+			my $r = ratio($s->{rps}, $ps->{rps});
+			$row .= ' ' . fmt_ratio($r, $min) . ' |';
+			push @misses, sprintf('%s: %.2f × %s, target ≥ %s',
+			    $label, $r, $p, $min) if defined $min && $r < $min;
+		}
+		$md .= "$row\n";
+	}
+	if ($m->{S1} && $noop && !$m->{S1}{failed} && !$noop->{failed}) {
+		my $r = ratio($m->{S1}{p99}, $noop->{p99});
+		$md .= sprintf("\np99 of S1 is %.2f × the no-op responder's "
+		    . "(target ≤ 2: %s).\n", $r, $r <= 2 ? 'met' : '**missed**');
+		push @misses, sprintf('S1 p99: %.2f × the no-op responder\'s, '
+		    . 'target ≤ 2', $r) if $r > 2;
+	}
+
+	# Limits table.
+	$md .= "\n## Limits, measured in the same run\n\n| limit | req/s "
+	    . "| p50 ms | p99 ms | errors |\n|---|--:|--:|--:|--:|\n";
+	my @lims = (
+		[ 'nginx-return-200', 'nginx `return 200` (same nginx)' ],
+		[ 'noop-fcgi', "no-op FastCGI responder, $M{workers} processes" ],
+		[ 'pgbench-S1', 'pgbench S1 (app_begin + doctor_get)' ],
+		[ 'pgbench-S2', 'pgbench S2 (app_begin + patient_get), read sync on' ],
+		[ 'pgbench-S2-async', 'pgbench S2, read sync off' ],
+		[ 'pgbench-S3', 'pgbench S3 (app_begin + patient_create)' ],
+	);
+	for my $l (@lims) {
+		my $s = $lim->{ $l->[0] } or next;
+		$md .= "| $l->[1] | " . ($s->{failed} ? '**FAILED** | | ' :
+		    join(' | ', fmt_n($s->{rps}), fmt_ms($s->{p50}),
+		    fmt_ms($s->{p99}))) . " | $s->{errors} |\n";
+	}
+	if ($M{bcrypt}) {
+		$md .= sprintf("| bcrypt cost %d: %.1f ms a hash, × %d cores "
+		    . "| %.2f logins/s ceiling | | | |\n", $bcrypt_cost,
+		    $M{bcrypt} * 1000, $nproc, $ceiling);
+	}
+	if ($m->{S1} && $lim->{'pgbench-S1'}) {
+		$md .= sprintf("\nS1 is %.2f × pgbench S1 (no target: S1 is "
+		    . "bounded by nginx and FastCGI first).\n",
+		    ratio($m->{S1}{rps}, $lim->{'pgbench-S1'}{rps}) // 0);
+	}
+
+	# Peers' own figures.
+	if (@peers) {
+		$md .= "\n## Other targets, same scenarios, same run\n\n"
+		    . "| target | scenario | req/s | p50 ms | p99 ms | errors |\n"
+		    . "|---|---|--:|--:|--:|--:|\n";
+		for my $p (@peers) {
+			for my $k (sort keys %{ $S{$p} }) {
+				my $s = $S{$p}{$k};
+				$md .= "| $p | $k | " . ($s->{failed} ?
+				    '**FAILED** | | ' : join(' | ',
+				    fmt_n($s->{rps}, $s->{rps} < 100 ? 1 : 0),
+				    fmt_ms($s->{p50}), fmt_ms($s->{p99})))
+				    . " | $s->{errors} |\n";
+			}
+			if ($ceiling && $S{$p}{S5} && !$S{$p}{S5}{failed}) {
+				$md .= sprintf("| $p | S5 vs the bcrypt ceiling "
+				    . "| %.2f × | | | |\n",
+				    $S{$p}{S5}{rps} / $ceiling);
+			}
+		}
+	}
+
+	# Memory.
+	if (my $mem = $M{memory}) {
+		my ($s1, $s2) = @{ $mem->{steps} };
+		$md .= sprintf("\n## Worker memory (VmRSS, MAX_REQUESTS=0)\n\n"
+		    . "| worker | after %s requests | after %s requests | "
+		    . "growth |\n|---|--:|--:|--:|\n", fmt_n($mem->{$s1}{requests}),
+		    fmt_n($mem->{$s2}{requests}));
+		my $i = 0;
+		for my $pid (sort { $a <=> $b } keys %{ $mem->{$s2}{rss} }) {
+			my ($x, $y) = ($mem->{$s1}{rss}{$pid},
+			    $mem->{$s2}{rss}{$pid});
+			$i++;
+			my $g = defined $x ? $y - $x : undef;
+			$md .= sprintf("| %d (pid %d) | %s KiB | %s KiB | %s |\n",
+			    $i, $pid, fmt_n($x), fmt_n($y),
+			    defined $g ? sprintf('%+d KiB', $g) : 'new worker');
+			push @misses, "worker $pid: $y KiB after "
+			    . fmt_n($mem->{$s2}{requests}) . ' requests, target '
+			    . '≤ 8192 KiB' if $y > 8192;
+			push @misses, "worker $pid grew by $g KiB, target ≤ 256 KiB"
+			    if defined $g && $g > 256;
+			push @misses, "worker $pid was replaced during the memory "
+			    . 'step' unless defined $x;
+		}
+	}
+	$md .= "\n## Targets missed\n\n" . (@misses ?
+	    join('', map { "- $_\n" } @misses) : "None.\n");
+	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
+	$md .= "\nEvery run: `" . ($opt{results} ? $results_dir :
+	    'bench/results') . "/$stamp.tsv`.\n";
+	return $md;
+}
+
+###############################################################################
+# Main.
+
+sub build_tools {
+	make_path("$work/bin");
+	run(cmd => [ $ENV{CC} // 'cc', '-O2', '-o', "$work/bin/noop-fcgi",
+	    "$top/bench/noop-fcgi.c", '-lfcgi' ]);
+	run(cmd => [ $ENV{CC} // 'cc', '-O2', '-o', "$work/bin/bcrypt-time",
+	    "$top/bench/bcrypt-time.c", '-lcrypt' ]);
+}
+
+my $exit = 1;
+my $ok = eval {
+	make_path($results_dir);
+	die "$bin is not built: run make\n" unless -x $bin;
+	push @notes, 'the service is built with sanitizers: its figures mean '
+	    . 'nothing' if slurp("$top/Makefile") =~ /^CFLAGS\s*=.*-fsanitize/m;
+	phase("checking bench/sql/*.sql against db/*.c");
+	my $c = run(cmd => [ "$top/bench/check-sql" ], may_fail => 1);
+	die "the pgbench scripts differ from the service's SQL:\n$c->{err}"
+	    if $c->{status};
+	build_tools();
+
+	phase("starting the stack in $work");
+	medrec_cluster();
+	$settle_roots = sub { ($M{pool_pid}, $M{nginx_pid}, $M{noop_pid},
+	    postmaster($M{pg})) };
+	pool_start();
+	nginx_start();
+	phase("seeding");
+	seed_medrec();
+
+	# The limits.
+	phase("bcrypt at cost $bcrypt_cost");
+	my $bc = run(cmd => [ "$work/bin/bcrypt-time", $bcrypt_cost,
+	    $opt{quick} ? 3 : 8 ]);
+	$M{bcrypt} = $bc->{out} + 0;
+	scenario(name => 'nginx-return-200', target => 'limit',
+	    url => $M{return_url}, script => 'plain.lua', args => [ '/' ]);
+	noop_start();
+	scenario(name => 'noop-fcgi', target => 'limit', url => $M{noop_url},
+	    script => 'plain.lua', args => [ '/api/noop' ]);
+	noop_stop();
+	pgbench_scenario('pgbench-S1', 's1-doctor-get.sql');
+	pgbench_scenario('pgbench-S2', 's2-patient-get.sql',
+	    read_sync_off => 'f');
+	pgbench_scenario('pgbench-S2-async', 's2-patient-get.sql',
+	    read_sync_off => 't');
+	pgbench_scenario('pgbench-S3', 's3-patient-create.sql');
+
+	# The product.
+	scenarios_for('medrec', $M{url}, 'S1', 'S2');
+	pool_restart(AUDIT_READ_SYNC => 'off');
+	scenario(name => 'S2-async', target => 'medrec', url => $M{url},
+	    script => 's2.lua', args => [ $D{medrec}{tokens} ]);
+	pool_restart();
+	scenarios_for('medrec', $M{url}, 'S3', 'S4', 'S6', 'S5');
+	memory_step();
+	my @alerts = grep { /\[alert\]|\[emerg\]/ }
+	    split /\n/, slurp("$work/nginx/error.log");
+	push @notes, "nginx logged " . scalar(@alerts) . " alerts: $alerts[0]"
+	    if @alerts;
+	pool_stop();
+
+	for my $p ($opt{peers} ? sort keys %peer_info : ()) {
+		eval { run_peer($p); 1 } or do {
+			push @notes, "$p: $@";
+			say("$p failed: $@");
+		};
+	}
+	run_compare($_) for @{ $opt{compare} // [] };
+
+	my $md = report();
+	spew("$results_dir/$latest", $md);
+	spew("$results_dir/$stamp.md", $md);
+	print $md;
+	$failed_plumbing = 0;
+	$exit = (grep { $_->{failed} } values %{ $S{medrec} // {} }) ? 2 : 0;
+	1;
+};
+my $err = $@;
+say("failed: $err") unless $ok;
+while (my $c = pop @cleanups) {
+	eval { $c->() };
+}
+stop_pid($M{noop_pid}, 'TERM', 10) if $M{noop_pid};
+stop_pid($M{pool_pid}, 'TERM', 75) if $M{pool_pid};
+if ($failed_plumbing || $opt{keep} || $ENV{LEAVE}) {
+	say("kept $work");
+} else {
+	remove_tree($work);
+}
+phase(sprintf('done, exit %d', $exit));
+exit $exit;

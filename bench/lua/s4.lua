@@ -1,0 +1,12 @@
+-- S4: one list page through a "next" link taken at a random depth.
+-- args: token, a file of paths (the Link rel="next" targets).
+dofile(os.getenv("BENCH_LUA") .. "/common.lua")
+local auth, paths
+function init(args)
+   seed_random()
+   auth = "Bearer " .. args[1]
+   paths = lines(args[2])
+end
+function request()
+   return wrk.format("GET", pick(paths), { Authorization = auth })
+end

@@ -1,0 +1,99 @@
+/*
+ * The benchmark's no-op FastCGI responder: the ceiling of nginx plus a
+ * prefork FastCGI pool on this machine, against which script/bench reads
+ * S1.  It does what the medrec pool does around a request and nothing
+ * else: N processes accept on one socket with libfcgi, write a fixed small
+ * JSON document and finish.
+ *
+ *	noop-fcgi SOCKET WORKERS
+ *
+ * Runs in the foreground until SIGTERM or SIGINT, then stops its workers.
+ * Built by script/bench with cc -O2 noop-fcgi.c -lfcgi.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#define WORKERS_MAX	1024
+
+static const char reply[] =
+    "Status: 200 OK\r\n"
+    "Content-Type: application/json\r\n"
+    "Content-Length: 16\r\n"
+    "\r\n"
+    "{\"status\":\"ok\"}\n";
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+serve(int fd)
+{
+	FCGX_Request	 req;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	if (FCGX_InitRequest(&req, fd, 0) != 0)
+		_exit(1);
+	while (FCGX_Accept_r(&req) >= 0) {
+		FCGX_PutStr(reply, (int)sizeof(reply) - 1, req.out);
+		FCGX_Finish_r(&req);
+	}
+	_exit(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	pid_t		 kids[WORKERS_MAX];
+	int		 fd, n, i;
+
+	if (argc != 3 || (n = atoi(argv[2])) < 1 || n > WORKERS_MAX) {
+		fprintf(stderr, "usage: noop-fcgi SOCKET WORKERS\n");
+		return 2;
+	}
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "noop-fcgi: FCGX_Init failed\n");
+		return 1;
+	}
+	unlink(argv[1]);
+	umask(0);	/* nginx's workers run as another user */
+	if ((fd = FCGX_OpenSocket(argv[1], 1024)) == -1) {
+		fprintf(stderr, "noop-fcgi: cannot listen on %s\n", argv[1]);
+		return 1;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	for (i = 0; i < n; i++) {
+		if ((kids[i] = fork()) == -1) {
+			perror("noop-fcgi: fork");
+			n = i;
+			stop = 1;
+			break;
+		}
+		if (kids[i] == 0)
+			serve(fd);
+	}
+	while (!stop)
+		pause();
+	for (i = 0; i < n; i++)
+		kill(kids[i], SIGTERM);
+	for (i = 0; i < n; i++)
+		while (waitpid(kids[i], NULL, 0) == -1 && errno == EINTR)
+			;
+	unlink(argv[1]);
+	return 0;
+}
