@@ -39,6 +39,9 @@ sub log_since {
 ###############################################################################
 # kill -9 a worker.
 
+# The master forks its workers one after another: on a slow (sanitizer)
+# build the last may come a moment after the first answers.
+wait_until(5, sub { my @w = $t->worker_pids; @w == 4 });
 my @before = $t->worker_pids;
 is(scalar @before, 4, 'the pool runs WORKERS=4 workers');
 
