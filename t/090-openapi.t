@@ -377,8 +377,8 @@ close($fh) or die "$tmp/redocly.yaml: $!\n";
 my $bin = eval { redocly_bin() };
 ok(defined $bin, "Redocly CLI ($REDOCLY) is installed in var/npm")
     or diag($@);
-SKIP: {
-	skip 'no linter to run', 1 unless defined $bin;
+# Without the linter the test above has failed already; nothing to lint.
+if (defined $bin) {
 	my $lint = Medrec::Stack::run_cmd(cwd => $tmp, timeout => 300,
 	    env => { REDOCLY_TELEMETRY => 'off', NO_COLOR => 1,
 	    REDOCLY_SUPPRESS_UPDATE_NOTICE => 'true' },
