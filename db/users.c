@@ -9,11 +9,6 @@
 #include "req.h"
 #include "users.h"
 
-/* Whole seconds until failure time t leaves a window of w seconds. */
-#define RETRY_AFTER(t, w)						\
-	"ceil(extract(epoch FROM " t " + make_interval(secs => " w ") "	\
-	"- now()))::bigint"
-
 /*
  * Logout-all and a password change refuse every token issued up to now:
  * tokens_valid_after becomes now, or one second past its old value when a
@@ -38,7 +33,7 @@ enum stmt {
 	STMT_USER_REVOKE_TOKEN,
 	STMT_USER_REVOKE_ALL,
 	STMT_USER_SET_PASSWORD,
-	STMT_LOGIN_THROTTLE,
+	STMT_LOGIN_ATTEMPT,
 	STMT_LOGIN_FAILED,
 	STMT_LOGIN_REFUSED,
 	STMT_LOGIN_SUCCEEDED,
@@ -70,35 +65,22 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "WHERE id = $1", 2, 0, 0 },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
 	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'password_change'",
-	    "$1, 204)") ") "
+	    "$1, 204)") "), "
+	    "cleared AS (DELETE FROM login_failures "
+	    "  WHERE email = $5 AND address = $6) "
 	    "UPDATE users SET password_hash = $2, tokens_valid_after = "
 	    "greatest(tokens_valid_after + 1, $3), keep_jti = $4, "
-	    "updated_at = now() WHERE id = $1", 4, 0, 0 },
-	/*
-	 * Each window is full when its limit-th most recent failure is still
-	 * in it, and frees up when that failure leaves it: that row gives
-	 * both answers, and none is found while the window has room.
-	 */
-	[STMT_LOGIN_THROTTLE] = { "login_throttle",
-	    "SELECT (SELECT " RETRY_AFTER("at", "$3") " FROM login_failures "
-	    "  WHERE email = $1 AND address = $2 "
-	    "  AND at > now() - make_interval(secs => $3) "
-	    "  ORDER BY at DESC OFFSET $5 - 1 LIMIT 1), "
-	    "(SELECT " RETRY_AFTER("max(at)", "$3") " FROM login_failures "
-	    "  WHERE address = $2 AND at > now() - make_interval(secs => $3) "
-	    "  GROUP BY email ORDER BY max(at) DESC OFFSET $6 - 1 LIMIT 1), "
-	    "(SELECT " RETRY_AFTER("at", "$4") " FROM login_failures "
-	    "  WHERE email = $1 AND at > now() - make_interval(secs => $4) "
-	    "  ORDER BY at DESC OFFSET $7 - 1 LIMIT 1), "
-	    "(SELECT id FROM users WHERE lower(email) = $1)", 7, 0, 0 },
+	    "updated_at = now() WHERE id = $1", 6, 0, 0 },
+	/* Checks the windows and counts the attempt: 004_login_attempts.sql. */
+	[STMT_LOGIN_ATTEMPT] = { "login_attempt",
+	    "SELECT * FROM app_login_attempt($1, $2, $3, $4, $5, $6, $7)",
+	    7, 0, 0 },
 	[STMT_LOGIN_FAILED] = { "login_failed",
 	    "WITH expired AS (DELETE FROM login_failures "
-	    "  WHERE at < now() - make_interval(secs => $3)), "
-	    "failure AS (INSERT INTO login_failures (email, address) "
-	    "  VALUES ($1, $2)) "
+	    "  WHERE at < now() - make_interval(secs => $2)) "
 	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
 	    "resource_id, status) "
-	    "VALUES ($4, $1, 'login_failed', 'user', $4, 401)", 4, 0, 0 },
+	    "VALUES ($3, $1, 'login_failed', 'user', $3, 401)", 3, 0, 0 },
 	[STMT_LOGIN_REFUSED] = { "login_refused",
 	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
 	    "resource_id, status) "
@@ -183,17 +165,17 @@ db_user_revoke_all(struct req *r, int64_t id, int64_t now)
 
 enum db_status
 db_user_set_password(struct req *r, int64_t id, const char *hash,
-    int64_t now, const char *keep_jti)
+    int64_t now, const char *keep_jti, const char *email, const char *address)
 {
 	const char	*params[] = { db_i64(r, id), hash, db_i64(r, now),
-			    keep_jti };
+			    keep_jti, email, address };
 	PGresult	*res;
 
 	return db_exec(r, &stmts[STMT_USER_SET_PASSWORD], params, &res, NULL);
 }
 
 enum db_status
-db_login_throttle(struct req *r, const char *email, const char *address,
+db_login_attempt(struct req *r, const char *email, const char *address,
     const struct conf *c, struct throttle *t)
 {
 	const char	*params[] = { email, address,
@@ -206,7 +188,7 @@ db_login_throttle(struct req *r, const char *email, const char *address,
 	enum db_status	 st;
 	int		 i;
 
-	st = db_exec(r, &stmts[STMT_LOGIN_THROTTLE], params, &res, NULL);
+	st = db_exec(r, &stmts[STMT_LOGIN_ATTEMPT], params, &res, NULL);
 	if (st != DB_OK)
 		return st;
 	for (i = 0; i < 4; i++)
@@ -225,10 +207,9 @@ user_param(struct req *r, int64_t user_id)
 }
 
 enum db_status
-db_login_failed(struct req *r, const char *email, const char *address,
-    int keep, int64_t user_id)
+db_login_failed(struct req *r, const char *email, int keep, int64_t user_id)
 {
-	const char	*params[] = { email, address, db_i64(r, keep),
+	const char	*params[] = { email, db_i64(r, keep),
 			    user_param(r, user_id) };
 	PGresult	*res;
 

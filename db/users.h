@@ -46,20 +46,30 @@ enum db_status	db_user_revoke_token(struct req *, int64_t id,
 		    const char *jti, int64_t exp);
 /* Refuses every token issued up to now (seconds). */
 enum db_status	db_user_revoke_all(struct req *, int64_t id, int64_t now);
-/* Sets the hash and refuses every token up to now except keep_jti. */
+/*
+ * Sets the hash and refuses every token up to now except keep_jti.  Like a
+ * login, the right password clears the failures of email from address.
+ */
 enum db_status	db_user_set_password(struct req *, int64_t id,
-		    const char *hash, int64_t now, const char *keep_jti);
+		    const char *hash, int64_t now, const char *keep_jti,
+		    const char *email, const char *address);
 
-/* The throttle windows (conf's limits) for email from address. */
-enum db_status	db_login_throttle(struct req *, const char *email,
+/*
+ * Checks the throttle windows (conf's limits) for email from address and,
+ * when none is full, counts the attempt as a failure until a right
+ * password clears it: checking and counting in one step is what keeps
+ * concurrent guesses within the limits.
+ */
+enum db_status	db_login_attempt(struct req *, const char *email,
 		    const char *address, const struct conf *,
 		    struct throttle *);
 /*
- * Records a failed login and its audit row; drops failures older than keep
- * seconds.  user_id is the email's user, 0 when none.
+ * Audits a wrong password (its failure was counted by db_login_attempt);
+ * drops failures older than keep seconds.  user_id is the email's user, 0
+ * when none.
  */
-enum db_status	db_login_failed(struct req *, const char *email,
-		    const char *address, int keep, int64_t user_id);
+enum db_status	db_login_failed(struct req *, const char *email, int keep,
+		    int64_t user_id);
 /* Records the audit row of a login refused by the throttle (429). */
 enum db_status	db_login_refused(struct req *, const char *email,
 		    int64_t user_id);

@@ -174,9 +174,9 @@ auth_register(struct req *r)
 
 /*
  * Applies the three throttle windows of API.md to email from r's address.
- * Returns 0 when the attempt may go ahead, else the status it set (429
- * with Retry-After, or 503).  A refused attempt is audited as a failed
- * login.
+ * Returns 0 when the attempt may go ahead, counted as a failure until the
+ * password proves right, else the status it set (429 with Retry-After, or
+ * 503).  A refused attempt is audited as a failed login.
  */
 static int
 throttle(struct req *r, const char *email)
@@ -186,7 +186,7 @@ throttle(struct req *r, const char *email)
 	enum db_status	 st;
 	int		 i;
 
-	st = db_login_throttle(r, email, r->remote_addr, r->conf, &t);
+	st = db_login_attempt(r, email, r->remote_addr, r->conf, &t);
 	if (st != DB_OK)
 		return db_failed(r, st);
 	/* The wait is that of the longest window that is full. */
@@ -202,7 +202,7 @@ throttle(struct req *r, const char *email)
 	return problem(r, 429, "too many failed logins, try again later");
 }
 
-/* Records a failed password check for email (of user_id, or 0). */
+/* Audits a failed password check for email (of user_id, or 0). */
 static int
 login_failed(struct req *r, const char *email, int64_t user_id)
 {
@@ -212,7 +212,7 @@ login_failed(struct req *r, const char *email, int64_t user_id)
 
 	keep = c->throttle_window > c->throttle_account_window ?
 	    c->throttle_window : c->throttle_account_window;
-	st = db_login_failed(r, email, r->remote_addr, keep, user_id);
+	st = db_login_failed(r, email, keep, user_id);
 	if (st != DB_OK)
 		return db_failed(r, st);
 	return 0;
@@ -316,7 +316,8 @@ auth_password(struct req *r)
 		log_msg(r, "error", "password hashing failed");
 		return problem(r, 500, NULL);
 	}
-	st = db_user_set_password(r, r->user_id, hash, r->now, r->claims.jti);
+	st = db_user_set_password(r, r->user_id, hash, r->now, r->claims.jti,
+	    u.email, r->remote_addr);
 	explicit_bzero(hash, sizeof(hash));
 	if (st != DB_OK)
 		return db_failed(r, st);

@@ -189,6 +189,20 @@ is_throttled(login_from('127.0.0.1', "nobody-$$-1\@example.org", 'whatever pw'),
 is_status(login_from('127.0.0.2', $c->{email}, $c->{password}), 200,
     'another address is not limited by it');
 
+# The same race for the address: concurrent guesses on many emails.
+reset_failures();
+{
+	my @pending = map { $t->request_bg(POST => '/api/auth/login', json => {
+	    email => "racer-$$-$_\@example.org", password => 'whatever pw' }) }
+	    1 .. 16;
+	my %count;
+	$count{ ($_->wait(30) // { status => 'timeout' })->{status} }++ for @pending;
+	my $got = join ', ', map { "$count{$_} x $_" } sort keys %count;
+	ok(($count{401} // 0) <= 6 && ($count{401} // 0) + ($count{429} // 0) == 16,
+	    '16 concurrent wrong logins on 16 emails from one address: at most 6 '
+	    . 'are checked (401), the rest 429') or diag("got $got");
+}
+
 # Retry-After must not come too early when one of the emails failed more
 # than once: the limit lifts when fewer than 6 distinct emails remain in
 # the window, not when the oldest failure leaves it.

@@ -185,7 +185,8 @@ like($out, qr{^content-type: application/problem\+json}mi,
 $r = api($u, GET => '/api/patients?q=SecretName&limit=5');
 is($r->{status}, 200, 'a list with a query string');
 my $id = $r->{headers}{'x-request-id'} // 'none';
-like($t->pool_log, qr/req=\Q$id\E GET \/api\/patients status=200/,
+my $pattern = qr/req=\Q$id\E GET \/api\/patients status=200/;
+like($t->log_with($pattern), $pattern,
     'the pool logs it under the same request id, path only');
 my $access = slurp($t->dir . '/apache/medrec-access.log');
 like($access, qr{"GET /api/patients" 200 .* req=\Q$id\E$}m,

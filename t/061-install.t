@@ -79,7 +79,7 @@ my $unit = "$d{systemdsystemunitdir}/medrec.service";
 my @expected = (
 	"$d{sbindir}/medrec",
 	map({ "$d{pkgdatadir}/migrations/$_" } qw(001_records.sql
-	    002_security.sql 003_safe_retries.sql)),
+	    002_security.sql 003_safe_retries.sql 004_login_attempts.sql)),
 	"$conf/medrec.conf.example",
 	map({ "$conf/nginx/$_" } qw(medrec.conf medrec-tls.conf
 	    medrec-api.conf)),

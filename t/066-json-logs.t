@@ -17,7 +17,8 @@ my $r = $t->request(GET => '/api/patients?q=Secret%20Name',
 is($r->{status}, 200, 'a list request');
 $t->request(GET => '/api/nope', headers => { 'X-Request-Id' => 'json-log-2' });
 
-my @lines = grep { length } split /\n/, $t->pool_log;
+my @lines = grep { length } split /\n/,
+    $t->log_with(qr/(?=.*json-log-1)(?=.*json-log-2)/s);
 my @objects = map { eval { decode_json($_) } } @lines;
 is(scalar(@objects), scalar(@lines), 'every log line is a JSON object')
     or diag(join("\n", grep { !eval { decode_json($_) } } @lines));

@@ -550,6 +550,16 @@ sub apache_pid	{ $_[0]{apache_pid} }	# with new(web => 'apache')
 sub pool_log_path { "$_[0]{dir}/pool.log" }
 sub nginx_error_log_path { "$_[0]{dir}/nginx/error.log" }
 sub pool_log	{ slurp($_[0]->pool_log_path) }
+
+# The text of a log once a line matches $re, waiting up to 5 s for it: a
+# worker logs a request after it has sent the response, so the client can
+# be faster than the log.  Returns the text as it is when time runs out.
+sub log_with {
+	my ($self, $re, $path) = @_;
+	$path //= $self->pool_log_path;
+	return wait_until(5, sub { my $l = slurp($path); $l =~ $re ? $l : undef })
+	    // slurp($path);
+}
 sub nginx_error_log { slurp($_[0]->nginx_error_log_path) }
 sub pg_log	{ slurp("$_[0]{dir}/pg/postgres.log") }
 
