@@ -1,0 +1,50 @@
+#!/usr/bin/perl
+# script/bench's plumbing, not its figures: a --quick run as short as it goes
+# (1 s per scenario, 16 connections) sets up its own throw-away stack, runs
+# every limit and scenario against this build's binary (MEDREC_BIN), and
+# writes the TSV of every run and the Markdown table.  How fast anything is
+# is the benchmark's business; here only that each piece ran and reported.
+
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use Test::More;
+
+use Medrec::Stack qw(slurp);
+
+my $dir = tempdir('medrec-bench-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $out = "$dir/output.log";
+my $rc = system("script/bench --quick --no-build --duration 1 --warmup 1 "
+    . "--connections 16 --results $dir/results >$out 2>&1") >> 8;
+is($rc, 0, 'script/bench --quick exits 0 (a table, no scenario over 1% errors)')
+    or diag(slurp($out));
+
+my $md = -f "$dir/results/latest-quick.md"
+    ? slurp("$dir/results/latest-quick.md") : '';
+like($md, qr/^## medrec$/m, 'latest-quick.md has the medrec table');
+for my $s ('S1 doctor by id', 'S2 patient by id \(AUDIT_READ_SYNC=on\)',
+    'S2 patient by id \(AUDIT_READ_SYNC=off\)', 'S3 create patient',
+    'S4 next page, owner of 10,000', 'S5 login', 'S6 mixed') {
+	like($md, qr/^\| $s \| [\d,]+ \| [\d.]+ \| [\d.]+ \| 0 \|/m,
+	    "a figure for $s, with no errors");
+}
+for my $l ('nginx `return 200`', 'no-op FastCGI responder',
+    'pgbench S1', 'pgbench S2', 'pgbench S3') {
+	like($md, qr/^\| \Q$l\E[^|]* \| [\d,]+ \|/m, "a limit: $l");
+}
+like($md, qr/^\| bcrypt cost \d+: .* \| [\d.]+ hashes\/s \|/m,
+    'the login ceiling from the bcrypt hash time');
+like($md, qr/^\| 1 \(pid \d+\) \| [\d,]+ KiB \| [\d,]+ KiB \| [+-][\d,]+ KiB \|/m,
+    'worker memory after two request counts');
+
+my ($tsv) = glob("$dir/results/*.tsv");
+my @rows = $tsv ? grep { /\S/ } split /\n/, slurp($tsv) : ();
+is(shift(@rows) // '',
+    join("\t", qw(scenario target run req_per_s p50_ms p99_ms errors requests)),
+    'the TSV has its header');
+my %seen = map { (split /\t/)[0] => 1 } @rows;
+ok($seen{$_}, "the TSV has the runs of $_")
+    for qw(nginx-return-200 noop-fcgi pgbench-S1 S1 S2 S2-async S3 S4-10000 S5 S6);
+
+done_testing();
