@@ -3,7 +3,8 @@
  * prefork FastCGI pool on this machine, against which script/bench reads
  * S1.  It does what the medrec pool does around a request and nothing
  * else: N processes accept on one socket with libfcgi, write a fixed small
- * JSON document and finish.
+ * JSON document, read stdin to its end and finish, closing at once as the
+ * pool does (fcgi-app/worker.c, stdin_drained()).
  *
  *	noop-fcgi SOCKET WORKERS
  *
@@ -43,6 +44,7 @@ static void
 serve(int fd)
 {
 	FCGX_Request	 req;
+	char		 trash[1024];
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -50,6 +52,10 @@ serve(int fd)
 		_exit(1);
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutStr(reply, (int)sizeof(reply) - 1, req.out);
+		while (FCGX_GetStr(trash, sizeof(trash), req.in) > 0)
+			continue;
+		if (FCGX_HasSeenEOF(req.in) && FCGX_GetError(req.in) == 0)
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	_exit(0);
