@@ -1252,11 +1252,7 @@ sub report {
 		    . "| | | |\n", $bcrypt_cost, $M{bcrypt} * 1000, $nproc,
 		    $ceiling);
 	}
-	if ($m->{S1} && $lim->{'pgbench-S1'}) {
-		$md .= sprintf("\nS1 is %.2f × pgbench S1 (no target: S1 is "
-		    . "bounded by nginx and FastCGI first).\n",
-		    ratio($m->{S1}{rps}, $lim->{'pgbench-S1'}{rps}) // 0);
-	}
+	$md .= bound_table($m, $lim);
 
 	# Peers' own figures.
 	if (@peers) {
@@ -1310,6 +1306,36 @@ sub report {
 	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
 	$md .= "\nEvery run: `" . ($opt{results} ? $results_dir :
 	    'bench/results') . "/$stamp.tsv`.\n";
+	return $md;
+}
+
+# What the limits allow together.  A request of S1-S3 costs at least the
+# no-op responder's trip through nginx and FastCGI plus the transaction
+# pgbench runs.  With every core busy those CPU costs add up, so a service
+# whose own code cost nothing would reach 1 / (1/no-op + 1/pgbench): the
+# bound the scenario's figure is best read against.
+sub bound_table {
+	my ($m, $lim) = @_;
+	my $noop = $lim->{'noop-fcgi'};
+	return '' unless $noop && !$noop->{failed};
+	my $md = "\n## What the limits allow together\n\n"
+	    . "A request costs at least the no-op responder's trip through "
+	    . "nginx and FastCGI and the transaction pgbench runs; with every "
+	    . "core busy these add up, so even a service whose own code cost "
+	    . "nothing would not pass 1 / (1/no-op + 1/pgbench).  (pgbench S2 "
+	    . "with durable reads also waits on WAL flushes, which do not add "
+	    . "up the same way: there the bound is a guide.)\n\n"
+	    . "| scenario | bound req/s | bound / pgbench | medrec / bound |\n"
+	    . "|---|--:|--:|--:|\n";
+	for my $k (qw(S1 S2 S2-async S3)) {
+		my $pg = $lim->{"pgbench-$k"};
+		next unless $pg && !$pg->{failed};
+		my $bound = 1 / (1 / $noop->{rps} + 1 / $pg->{rps});
+		my $s = $m->{$k};
+		$md .= sprintf("| %s | %s | %.2f × | %s |\n", $k, fmt_n($bound),
+		    $bound / $pg->{rps}, $s && !$s->{failed} ?
+		    sprintf('%.2f ×', $s->{rps} / $bound) : '—');
+	}
 	return $md;
 }
 
