@@ -33,6 +33,8 @@
 #include "req.h"
 #include "route.h"
 
+#define IDLE_POLL_MS	1000
+
 static volatile sig_atomic_t	 stopping;
 
 static void
@@ -277,7 +279,14 @@ worker_run(const struct conf *c, int fd)
 	a = arena_new();
 	FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping) {
-		if (epoll_pwait(ep, &ev, 1, -1, &waitmask) == -1) {
+		/*
+		 * EPOLLEXCLUSIVE wakes one idle worker per connection.  If
+		 * that worker is being stopped (SIGHUP, SIGTERM) it leaves
+		 * without accepting, and the connection would wait, with no
+		 * one woken for it, until the next one arrives or nginx gives
+		 * up.  So an idle worker also tries to accept once a second.
+		 */
+		if (epoll_pwait(ep, &ev, 1, IDLE_POLL_MS, &waitmask) == -1) {
 			if (errno != EINTR)
 				log_msg(NULL, "error", "epoll_pwait: %s",
 				    strerror(errno));
