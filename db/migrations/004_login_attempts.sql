@@ -7,6 +7,14 @@
 -- login deletes the pair's failures).  Advisory locks on the email and on
 -- the address serialize that step among attempts that share either.
 
+-- Whole seconds until a failure at time "failed" leaves a window of
+-- window_secs seconds.
+CREATE FUNCTION app_login_retry_after(failed timestamptz, window_secs integer)
+    RETURNS bigint LANGUAGE sql STABLE AS $$
+    SELECT ceil(extract(epoch FROM failed + make_interval(secs => window_secs)
+                - now()))::bigint
+$$;
+
 -- Returns, for each window that is full, the seconds until it frees up
 -- (NULL while it has room), and the id of the email's user (NULL when
 -- none).  Each window is full when its limit-th most recent failure is
@@ -24,23 +32,17 @@ BEGIN
     PERFORM pg_advisory_xact_lock(2, hashtext(attempt_address));
     -- Each statement below takes a snapshot after the locks, so it sees
     -- the failures counted by the attempts that held them before.
-    SELECT ceil(extract(epoch FROM at + make_interval(secs => pair_window)
-                - now()))::bigint
-      INTO pair_retry
+    SELECT app_login_retry_after(at, pair_window) INTO pair_retry
       FROM login_failures
      WHERE email = attempt_email AND address = attempt_address
        AND at > now() - make_interval(secs => pair_window)
      ORDER BY at DESC OFFSET pair_max - 1 LIMIT 1;
-    SELECT ceil(extract(epoch FROM max(at) + make_interval(secs => pair_window)
-                - now()))::bigint
-      INTO address_retry
+    SELECT app_login_retry_after(max(at), pair_window) INTO address_retry
       FROM login_failures
      WHERE address = attempt_address
        AND at > now() - make_interval(secs => pair_window)
      GROUP BY email ORDER BY max(at) DESC OFFSET address_max - 1 LIMIT 1;
-    SELECT ceil(extract(epoch FROM at + make_interval(secs => account_window)
-                - now()))::bigint
-      INTO account_retry
+    SELECT app_login_retry_after(at, account_window) INTO account_retry
       FROM login_failures
      WHERE email = attempt_email
        AND at > now() - make_interval(secs => account_window)
