@@ -27,6 +27,7 @@
 
 #include "arena.h"
 #include "fuzz.h"
+#include "jwt.h"
 #include "list.h"
 #include "tables.h"
 #include "valid.h"
@@ -50,36 +51,15 @@ static const int64_t ids[] = { 1, 42, INT64_MAX };
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
 /* Unpadded base64url of s[0..len) into a malloc'd string. */
 static char *
 enc(const unsigned char *s, size_t len)
 {
-	char		*out, *o;
-	uint32_t	 v;
-	size_t		 i;
+	char	*out;
 
-	if ((o = out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
+	if ((out = malloc((len + 2) / 3 * 4 + 1)) == NULL)
 		abort();
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = b64[v >> 6 & 63];
-		*o++ = b64[v & 63];
-	}
-	if (len - i >= 1) {
-		v = (uint32_t)s[i] << 16;
-		if (len - i == 2)
-			v |= (uint32_t)s[i + 1] << 8;
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		if (len - i == 2)
-			*o++ = b64[v >> 6 & 63];
-	}
-	*o = '\0';
+	b64url_encode(out, s, len);
 	return out;
 }
 
@@ -88,23 +68,14 @@ static unsigned char *
 dec(const char *s, size_t *outlen)
 {
 	unsigned char	*out;
-	uint32_t	 v = 0;
-	size_t		 i, n = 0, len = strlen(s);
-	int		 bits = 0;
+	size_t		 len = strlen(s);
+	long		 n;
 
-	if ((out = malloc(len / 4 * 3 + 3)) == NULL)
+	if ((out = malloc(3 * len / 4 + 3)) == NULL)
 		abort();
-	for (i = 0; i < len; i++) {
-		const char *p = strchr(b64, s[i]);
-
-		FUZZ_CHECK(s[i] != '\0' && p != NULL);
-		v = v << 6 | (uint32_t)(p - b64);
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[n++] = (unsigned char)(v >> bits & 0xff);
-		}
-	}
-	*outlen = n;
+	n = b64url_decode(out, s, len);
+	FUZZ_CHECK(n >= 0);
+	*outlen = (size_t)n;
 	return out;
 }
 
