@@ -6,11 +6,32 @@ var=$top/var
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 
 say() { printf '%s\n' "$*" >&2; }
-die() { say "$(basename "$0"): $*"; exit 1; }
+die() { died=1; say "$(basename "$0"): $*"; exit 1; }
+
+# No script may end without saying why.  Each failure it expects calls die
+# with what went wrong and what to do; for one it did not expect (set -e
+# stopping at a command that failed), the exit trap names the step the
+# script was at.  Scripts set "doing" as they go, and put what must run
+# at exit (stopping what they started) in exit_hook.
+doing="starting"
+died=
+exit_hook=:
+on_exit() {
+	rc=$?
+	trap - EXIT
+	$exit_hook
+	if [ "$rc" -ne 0 ] && [ -z "$died" ] && [ "$rc" -lt 128 ]; then
+		say "$(basename "$0"): stopped while $doing (exit status $rc): \
+the command above failed; run 'sh -x $0' to see which"
+	fi
+	exit "$rc"
+}
+trap on_exit EXIT
 
 # ensure_packages PKG...: installs what is missing when root, else prints
 # the exact command and stops.
 ensure_packages() {
+	doing="checking the Debian packages"
 	missing=
 	for p in "$@"; do
 		dpkg-query -W -f '${Status}' "$p" 2>/dev/null |
@@ -36,6 +57,7 @@ run_packages="build-essential autoconf automake pkg-config libfcgi-dev
 # build [configure flags...]: (re)configures when the flags changed, then
 # builds.  Quiet unless something fails.
 build() {
+	doing="building"
 	flags="$*"
 	cd "$top"
 	if [ ! -f Makefile ] || [ ! -f config.status ] ||
@@ -46,7 +68,8 @@ build() {
 		    { cat var-autoreconf.log >&2; die "autoreconf failed"; }
 		rm -f var-autoreconf.log
 		./configure -q $flags >&2 || die "configure failed"
-		mkdir -p var && printf '%s' "$flags" > var/configure-flags
+		mkdir -p var && printf '%s' "$flags" > var/configure-flags ||
+		    die "cannot write $var/configure-flags: is the tree writable?"
 	fi
 	make -s -j"$(nproc)" >&2 || die "build failed"
 }
@@ -64,7 +87,8 @@ ensure_pg_user() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	id "$pg_user" >/dev/null 2>&1 ||
 	    useradd --system --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin "$pg_user"
+		--shell /usr/sbin/nologin "$pg_user" ||
+	    die "useradd $pg_user failed: create that system user by hand"
 }
 
 # start_cluster DIR: creates (once) and starts a private cluster in DIR,
@@ -76,7 +100,10 @@ ensure_pg_user() {
 start_cluster() {
 	pgdir=$1
 	ensure_pg_user
-	mkdir -p "$pgdir/run"
+	doing="starting the PostgreSQL cluster in $pgdir"
+	[ -n "$pgbin" ] || die "PostgreSQL's programs are not under \
+/usr/lib/postgresql: apt-get install postgresql"
+	mkdir -p "$pgdir/run" || die "cannot make $pgdir/run: is the tree writable?"
 	if [ "$(id -u)" -eq 0 ]; then
 		chown "$pg_user" "$pgdir" "$pgdir/run"
 		as_pg test -x "$pgdir" ||
@@ -102,23 +129,33 @@ out of a private directory, or set DATABASE_URL"
 		    start >/dev/null || { tail "$pgdir/postgres.log" >&2; die "PostgreSQL did not start"; }
 		started_cluster=$pgdir
 	fi
-	pw=$(cat "$pgdir/password")
-	owner_pw=$(cat "$pgdir/owner_password")
-	app_pw=$(cat "$pgdir/app_password")
+	{ pw=$(cat "$pgdir/password") && owner_pw=$(cat "$pgdir/owner_password") &&
+	    app_pw=$(cat "$pgdir/app_password"); } ||
+	    die "cannot read the passwords in $pgdir: remove $pgdir to start afresh"
 	su_psql() {
 		PGPASSWORD=$pw "$pgbin/psql" -h "$pgdir/run" -U postgres -d postgres \
 		    -Atq -v ON_ERROR_STOP=1 "$@"
 	}
 	# Idempotent, so a cluster made by an older version is brought up to
 	# date.  The passwords are hex, safe inside quotes.
-	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_owner'" | grep -q 1 ||
-	    su_psql -c "CREATE ROLE medrec_owner LOGIN PASSWORD '$owner_pw'"
-	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_app'" | grep -q 1 ||
-	    su_psql -c "CREATE ROLE medrec_app NOLOGIN"
-	su_psql -c "SELECT 1 FROM pg_roles WHERE rolname = 'medrec'" | grep -q 1 ||
-	    su_psql -c "CREATE ROLE medrec LOGIN PASSWORD '$app_pw' IN ROLE medrec_app"
-	su_psql -c "SELECT 1 FROM pg_database WHERE datname = 'medrec'" | grep -q 1 ||
-	    su_psql -c "CREATE DATABASE medrec OWNER medrec_owner"
+	# ensure_sql WHAT QUERY DDL: runs DDL unless QUERY finds WHAT.
+	ensure_sql() {
+		su_psql -c "$2" | grep -q 1 || su_psql -c "$3" ||
+		    die "could not create $1 in the cluster of $pgdir \
+(see $pgdir/postgres.log); remove $pgdir to start afresh"
+	}
+	ensure_sql "the role medrec_owner" \
+	    "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_owner'" \
+	    "CREATE ROLE medrec_owner LOGIN PASSWORD '$owner_pw'"
+	ensure_sql "the role medrec_app" \
+	    "SELECT 1 FROM pg_roles WHERE rolname = 'medrec_app'" \
+	    "CREATE ROLE medrec_app NOLOGIN"
+	ensure_sql "the role medrec" \
+	    "SELECT 1 FROM pg_roles WHERE rolname = 'medrec'" \
+	    "CREATE ROLE medrec LOGIN PASSWORD '$app_pw' IN ROLE medrec_app"
+	ensure_sql "the database medrec" \
+	    "SELECT 1 FROM pg_database WHERE datname = 'medrec'" \
+	    "CREATE DATABASE medrec OWNER medrec_owner"
 	DATABASE_URL="postgresql://medrec:$app_pw@/medrec?host=$pgdir/run"
 	MIGRATION_DATABASE_URL="postgresql://medrec_owner:$owner_pw@/medrec?host=$pgdir/run"
 	export DATABASE_URL MIGRATION_DATABASE_URL
