@@ -31,9 +31,12 @@ static const char *const known[] = {
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
-	"CORS_ORIGINS", "RUN_AS_USER",
+	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT",
 	NULL
 };
+
+/* How to make a good secret, for every message that refuses one. */
+#define SECRET_HOWTO	"make one with: openssl rand -base64 48"
 
 struct kv {
 	char	*key;
@@ -217,6 +220,34 @@ default_workers(void)
 	return (int)(n * 4 < 64 ? n * 4 : 64);
 }
 
+/*
+ * The migrations of the source tree when this binary runs from a build
+ * tree (fcgi-app/medrec, next to db/migrations), so that a developer's
+ * build never applies an older installed copy; else the installed ones.
+ */
+static void
+default_migrations(char *out, size_t outlen)
+{
+	char	 exe[PATH_MAX], tree[PATH_MAX + 16], *slash;
+	ssize_t	 n;
+
+	snprintf(out, outlen, "%s", MIGRATIONS_DIR);
+	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		return;
+	exe[n] = '\0';
+	/* TREE/fcgi-app/medrec: cut the last two parts, and look. */
+	if ((slash = strrchr(exe, '/')) == NULL)
+		return;
+	*slash = '\0';
+	if ((slash = strrchr(exe, '/')) == NULL ||
+	    strcmp(slash, "/fcgi-app") != 0)
+		return;
+	*slash = '\0';
+	snprintf(tree, sizeof(tree), "%s/db/migrations", exe);
+	if (strlen(tree) < outlen && access(tree, R_OK | X_OK) == 0)
+		snprintf(out, outlen, "%s", tree);
+}
+
 static int
 add_db_param(struct conf *c, size_t *n, const char *key, const char *value)
 {
@@ -341,7 +372,7 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
     size_t errlen)
 {
 	const char	*v;
-	char		 mode[16];
+	char		 mode[16], migrations[sizeof(c->migrations_dir)];
 	long		 n;
 	char		*end;
 
@@ -351,6 +382,35 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 		return -1;
 	if (read_kv(".env", 0, 0, &from_dotenv, err, errlen) == -1)
 		return -1;
+
+	/* First, so that a seed user's .env, which holds the example,
+	 * hears about it before anything else. */
+	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {
+		if (need_secret)
+			return fail(err, errlen, "JWT_SECRET is not set: "
+			    "it needs at least %d random bytes; "
+			    SECRET_HOWTO, CONF_SECRET_MIN);
+	} else if (strcmp(v, CONF_SECRET_EXAMPLE) == 0 ||
+	    strcmp(v, CONF_SECRET_SEED) == 0) {
+		return fail(err, errlen, "JWT_SECRET is a published example, "
+		    "so anyone could sign tokens: " SECRET_HOWTO);
+	} else if (strlen(v) < CONF_SECRET_MIN) {
+		return fail(err, errlen, "JWT_SECRET is shorter than %d bytes: "
+		    SECRET_HOWTO, CONF_SECRET_MIN);
+	} else if (strlen(v) > CONF_SECRET_MAX) {
+		return fail(err, errlen, "JWT_SECRET is longer than %d bytes",
+		    CONF_SECRET_MAX);
+	} else {
+		c->jwt_secret_len = strlen(v);
+		memcpy(c->jwt_secret, v, c->jwt_secret_len);
+	}
+	/* The seed's Sequelize setting: only its PostgreSQL value makes
+	 * sense here, and any other says the .env is for another database. */
+	if ((v = get("DB_DIALECT")) != NULL && *v != '\0' &&
+	    strcmp(v, "postgres") != 0)
+		return fail(err, errlen, "DB_DIALECT is \"%s\", but medrec "
+		    "runs on PostgreSQL only: set DB_DIALECT=postgres or "
+		    "remove it", v);
 
 	if (get_str("LISTEN", "var/run/medrec.sock", c->listen,
 	    sizeof(c->listen), err, errlen) == -1)
@@ -390,7 +450,8 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	else
 		return fail(err, errlen, "AUDIT_READ_SYNC must be on or off, "
 		    "not \"%s\"", v);
-	if (get_str("MIGRATIONS_DIR", MIGRATIONS_DIR, c->migrations_dir,
+	default_migrations(migrations, sizeof(migrations));
+	if (get_str("MIGRATIONS_DIR", migrations, c->migrations_dir,
 	    sizeof(c->migrations_dir), err, errlen) == -1)
 		return -1;
 	if (get_int("PORT", 1, 65535, 8080, &n, err, errlen) == -1)
@@ -436,24 +497,6 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	if (get_str("RUN_AS_USER", "", c->user, sizeof(c->user), err, errlen) == -1)
 		return -1;
 
-	if ((v = get("JWT_SECRET")) == NULL || *v == '\0') {
-		if (need_secret)
-			return fail(err, errlen, "JWT_SECRET is not set: "
-			    "give it at least %d random bytes",
-			    CONF_SECRET_MIN);
-	} else if (strlen(v) < CONF_SECRET_MIN) {
-		return fail(err, errlen, "JWT_SECRET is shorter than %d bytes",
-		    CONF_SECRET_MIN);
-	} else if (strcmp(v, CONF_SECRET_EXAMPLE) == 0) {
-		return fail(err, errlen, "JWT_SECRET is the example value: "
-		    "set a random secret of your own");
-	} else if (strlen(v) > CONF_SECRET_MAX) {
-		return fail(err, errlen, "JWT_SECRET is longer than %d bytes",
-		    CONF_SECRET_MAX);
-	} else {
-		c->jwt_secret_len = strlen(v);
-		memcpy(c->jwt_secret, v, c->jwt_secret_len);
-	}
 	return load_db(c, err, errlen);
 }
 

@@ -13,8 +13,12 @@
 
 #define CONF_SECRET_MIN		32
 #define CONF_SECRET_MAX		512
-/* The value shipped in conf/medrec.conf.example, refused at start. */
+/*
+ * Published example secrets, refused at start: the one shipped in
+ * conf/medrec.conf.example, and the seed project's .env template's.
+ */
 #define CONF_SECRET_EXAMPLE	"change-me-to-a-random-string-of-at-least-32-bytes"
+#define CONF_SECRET_SEED	"a_very_strong_and_secret_key_for_jwt"
 
 #define CONF_CORS_MAX		16
 #define CONF_DB_PARAMS		16	/* libpq keywords we pass, + NULL */

@@ -142,7 +142,9 @@ db_migrate(const struct conf *cf)
 	int		 rc = -1, applied = 0;
 
 	if ((d = opendir(cf->migrations_dir)) == NULL) {
-		log_msg(NULL, "error", "migration: cannot open %s: %s",
+		log_msg(NULL, "error", "migration: cannot open %s: %s; set "
+		    "MIGRATIONS_DIR to the folder of the NNN_name.sql files "
+		    "(db/migrations in the source tree), or run make install",
 		    cf->migrations_dir, strerror(errno));
 		return -1;
 	}

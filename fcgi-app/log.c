@@ -3,6 +3,7 @@
  * one JSON object per line for log shippers.  Each line is written with one
  * write(2) so lines from concurrent workers never interleave.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -54,6 +55,38 @@ put_value(char *line, size_t cap, size_t *len, const char *s)
 	}
 }
 
+/*
+ * Folds the line breaks of a message into one line, in place: libpq's
+ * messages run over several ("...failed: Connection refused\n\tIs the
+ * server running...?\n"), and a log line is one line.  A break becomes a
+ * space; one of two or more characters after a letter or digit becomes
+ * ". ", so that libpq's hint reads as a sentence of its own (in place:
+ * the text never grows).  Trailing breaks go.
+ */
+static void
+fold_lines(char *msg)
+{
+	char	*in, *out;
+	int	 brk = 0;
+
+	for (in = out = msg; *in != '\0'; in++) {
+		if (*in == '\n' || *in == '\r' || *in == '\t') {
+			brk++;
+			continue;
+		}
+		if (brk > 0 && out > msg && out[-1] != ' ') {
+			if (brk > 1 && isalnum((unsigned char)out[-1]))
+				*out++ = '.';
+			*out++ = ' ';
+		}
+		brk = 0;
+		*out++ = *in;
+	}
+	while (out > msg && out[-1] == ' ')
+		out--;
+	*out = '\0';
+}
+
 static void
 emit(char *line, size_t len)
 {
@@ -71,6 +104,7 @@ log_msg(const struct req *r, const char *level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fold_lines(msg);
 	now_fmt(t);
 	if (log_format == LOG_JSON) {
 		len = (size_t)snprintf(line, sizeof(line),

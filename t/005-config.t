@@ -10,6 +10,7 @@ use warnings;
 
 use File::Path qw(remove_tree);
 use File::Temp qw(tempdir);
+use IO::Socket::INET;
 use Test::More;
 
 use Medrec::Stack qw(wait_until);
@@ -97,7 +98,62 @@ refused({ env => \%good, args => [ '-c', '@DIR@/missing.conf' ] },
 refused({ env => { %good, JWT_SECRET => 'x' x 31 }, args => [ '--migrate' ] },
     'JWT_SECRET', '--migrate with a short JWT_SECRET');
 
-my $r = medrec(env => \%good, args => [ '--no-such-option' ]);
+###############################################################################
+# A seed user's .env, as the seed project's template has it.
+
+{
+	# A port that accepts connections but is never answered: a
+	# connection attempt would show up as one waiting to be accepted.
+	my $db = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+	    Listen => 5, Proto => 'tcp') or die "listen: $!";
+	$db->blocking(0);
+	my $port = $db->sockport;
+	my $seed = "PORT=3000\nDB_HOST=127.0.0.1\nDB_PORT=$port\nDB_USER=postgres\n"
+	    . "DB_PASSWORD=postgres\nDB_NAME=medical_records\nDB_DIALECT=postgres\n"
+	    . "JWT_SECRET=a_very_strong_and_secret_key_for_jwt\n";
+	my $r = refused({ env => {}, files => { '.env' => $seed } }, 'JWT_SECRET',
+	    "the seed's example JWT_SECRET");
+	like($r->{err}, qr/\Amedrec: configuration error: JWT_SECRET [^\n]*openssl rand -base64 48\n\z/,
+	    "the seed's example secret: one line, saying how to make a good one")
+	    or diag("stderr: $r->{err}");
+	ok(!$db->accept, "the seed's example secret: refused before any connection attempt");
+
+	(my $mysql = $seed) =~ s/DB_DIALECT=postgres/DB_DIALECT=mysql/;
+	$mysql =~ s/^JWT_SECRET=.*$/JWT_SECRET=$secret/m;
+	refused({ env => {}, files => { '.env' => $mysql } }, 'DB_DIALECT',
+	    'DB_DIALECT=mysql');
+	ok(!$db->accept, 'DB_DIALECT=mysql: refused before any connection attempt');
+
+	# With a good secret, the seed's .env is taken: DB_DIALECT=postgres
+	# is accepted, and the next thing to fail is the database, said
+	# in one line.
+	(my $good_seed = $seed) =~ s/^JWT_SECRET=.*$/JWT_SECRET=$secret/m;
+	close($db);	# now nothing listens there: connection refused
+	$r = medrec(env => {}, files => { '.env' => $good_seed }, args => [ '--migrate' ]);
+	is($r->{code}, 1, "the seed's .env with a good secret gets as far as "
+	    . 'connecting') or diag("stderr: $r->{err}");
+	unlike($r->{err}, qr/DB_DIALECT|JWT_SECRET/, 'DB_DIALECT=postgres is accepted');
+	my @lines = grep { /cannot connect/ } split /\n/, $r->{err};
+	is(scalar @lines, 1, "libpq's message about the refused connection is one log line")
+	    or diag("stderr: $r->{err}");
+	like($lines[0] // '', qr/Connection refused\. Is the server running/,
+	    "libpq's hint reads as a sentence, not after ??");
+	unlike($r->{err}, qr/\?\?/, 'no ?? in the log');
+}
+
+###############################################################################
+# Where the migrations are.
+
+migrated({ env => { %good, MIGRATIONS_DIR => undef } },
+    "a binary run from the build tree finds the tree's db/migrations");
+my $r = medrec(env => { %good, MIGRATIONS_DIR => '/nonexistent/migrations' },
+    args => [ '--migrate' ]);
+is($r->{code}, 1, 'a MIGRATIONS_DIR that does not exist stops --migrate');
+like($r->{err}, qr{cannot open /nonexistent/migrations.*set MIGRATIONS_DIR},
+    'and the message says how to point at the migrations')
+    or diag("stderr: $r->{err}");
+
+$r = medrec(env => \%good, args => [ '--no-such-option' ]);
 isnt($r->{code}, 0, 'an unknown option is refused');
 
 ###############################################################################

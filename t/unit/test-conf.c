@@ -141,6 +141,8 @@ main(void)
 	fails(NULL, "JWT_SECRET", "a short JWT_SECRET");
 	setenv("JWT_SECRET", CONF_SECRET_EXAMPLE, 1);
 	fails(NULL, "JWT_SECRET", "the example JWT_SECRET");
+	setenv("JWT_SECRET", CONF_SECRET_SEED, 1);
+	fails(NULL, "JWT_SECRET", "the seed project's example JWT_SECRET");
 	unsetenv("JWT_SECRET");
 	fails(NULL, "JWT_SECRET", "a missing JWT_SECRET");
 	rc = conf_load(&c, NULL, 0, err, sizeof(err));
