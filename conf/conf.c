@@ -15,8 +15,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "conf.h"
 
 #ifndef MIGRATIONS_DIR
@@ -49,6 +47,9 @@ struct kvlist {
 };
 
 static struct kvlist	 from_file, from_dotenv;
+
+static int	fail(char *, size_t, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -93,10 +94,11 @@ static int
 read_kv(const char *path, int must_exist, int strict, struct kvlist *list,
     char *err, size_t errlen)
 {
-	FILE	*f;
-	char	 line[4096], *p, *eq, *key, *val;
-	size_t	 lineno = 0, n;
-	int	 rc = 0;
+	FILE		*f;
+	struct kv	*grown;
+	char		 line[4096], *p, *eq, *key, *val, *k, *v;
+	size_t		 lineno = 0, n;
+	int		 rc = 0;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT && !must_exist)
@@ -130,13 +132,21 @@ read_kv(const char *path, int must_exist, int strict, struct kvlist *list,
 			    path, lineno, key);
 			break;
 		}
-		list->v = realloc(list->v, (list->n + 1) * sizeof(*list->v));
-		if (list->v == NULL ||
-		    (list->v[list->n].key = strdup(key)) == NULL ||
-		    (list->v[list->n].value = strdup(val)) == NULL) {
+		/* The list keeps what it had when realloc fails, and a pair
+		 * is added only whole, so kv_wipe() frees everything. */
+		if ((grown = realloc(list->v, (list->n + 1) *
+		    sizeof(*list->v))) == NULL) {
 			rc = fail(err, errlen, "out of memory");
 			break;
 		}
+		list->v = grown;
+		if ((k = strdup(key)) == NULL || (v = strdup(val)) == NULL) {
+			free(k);
+			rc = fail(err, errlen, "out of memory");
+			break;
+		}
+		list->v[list->n].key = k;
+		list->v[list->n].value = v;
 		list->n++;
 	}
 	explicit_bzero(line, sizeof(line));
@@ -267,6 +277,8 @@ add_db_param(struct conf *c, size_t *n, const char *key, const char *value)
  * libpq connection parameters.  DATABASE_URL (a URI or key=value string) is
  * passed as dbname with expand_dbname, so libpq parses it; DB_* fill in what
  * it does not say.  Passing arrays avoids quoting values into a string.
+ * Whether libpq can parse the URLs is db_conf_check()'s to say: only db/
+ * knows libpq.
  */
 static int
 load_db(struct conf *c, char *err, size_t errlen)
@@ -276,45 +288,29 @@ load_db(struct conf *c, char *err, size_t errlen)
 		{ "DB_USER", "user" }, { "DB_PASSWORD", "password" },
 		{ "DB_NAME", "dbname" },
 	};
-	PQconninfoOption	*opts;
 	const char		*url, *v;
-	char			*msg = NULL, timeout[16], user_timeout[16];
+	char			 timeout[16], user_timeout[16];
 	size_t			 i, n = 0;
 
 	c->db_keys[0] = NULL;
 	if ((url = get("DATABASE_URL")) != NULL && *url != '\0') {
-		if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-			fail(err, errlen, "DATABASE_URL is not a valid "
-			    "connection string: %s", msg ? msg : "out of memory");
-			PQfreemem(msg);
-			return -1;
-		}
-		PQconninfoFree(opts);
 		if (add_db_param(c, &n, "dbname", url) == -1)
 			goto oom;
+		c->database_url = c->db_values[n - 1];
 	}
 	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
 		if ((v = get(seed[i][0])) == NULL || *v == '\0')
 			continue;
 		/* With DATABASE_URL, only fill in what it leaves out. */
-		if (url != NULL && *url != '\0' &&
+		if (c->database_url != NULL &&
 		    strcmp(seed[i][1], "dbname") == 0)
 			continue;
 		if (add_db_param(c, &n, seed[i][1], v) == -1)
 			goto oom;
 	}
-	if ((url = get("MIGRATION_DATABASE_URL")) != NULL && *url != '\0') {
-		if ((opts = PQconninfoParse(url, &msg)) == NULL) {
-			fail(err, errlen, "MIGRATION_DATABASE_URL is not a "
-			    "valid connection string: %s",
-			    msg ? msg : "out of memory");
-			PQfreemem(msg);
-			return -1;
-		}
-		PQconninfoFree(opts);
-		if ((c->migration_url = strdup(url)) == NULL)
-			goto oom;
-	}
+	if ((url = get("MIGRATION_DATABASE_URL")) != NULL && *url != '\0' &&
+	    (c->migration_url = strdup(url)) == NULL)
+		goto oom;
 	snprintf(timeout, sizeof(timeout), "%d", c->db_timeout);
 	snprintf(user_timeout, sizeof(user_timeout), "%d",
 	    c->db_timeout * 1000);
@@ -545,6 +541,7 @@ conf_wipe(struct conf *c)
 		free((char *)c->db_values[i]);
 	}
 	c->db_keys[0] = NULL;
+	c->database_url = NULL;
 	if (c->migration_url != NULL) {
 		explicit_bzero(c->migration_url, strlen(c->migration_url));
 		free(c->migration_url);

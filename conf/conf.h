@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "log.h"
+
 #define CONF_SECRET_MIN		32
 #define CONF_SECRET_MAX		512
 /*
@@ -22,11 +24,6 @@
 
 #define CONF_CORS_MAX		16
 #define CONF_DB_PARAMS		16	/* libpq keywords we pass, + NULL */
-
-enum log_format {
-	LOG_TEXT,
-	LOG_JSON,
-};
 
 struct conf {
 	char		 listen[256];	/* unix socket path or host:port */
@@ -47,6 +44,8 @@ struct conf {
 	/* libpq keyword/value pairs, NULL-terminated; see load_db(). */
 	const char	*db_keys[CONF_DB_PARAMS];
 	const char	*db_values[CONF_DB_PARAMS];
+	/* DATABASE_URL, one of db_values, or NULL when the DB_* say it all. */
+	const char	*database_url;
 	/* The owner's connection for migrations, or NULL to use the above. */
 	char		*migration_url;
 
@@ -73,7 +72,8 @@ struct conf {
 
 /*
  * Loads the settings: defaults, then file (may be NULL; an explicitly named
- * file must exist), then ./.env when present, then the environment.  With
+ * file must exist), then ./.env when present, then the environment.  The
+ * connection strings are checked by db_conf_check() (db/db.h).  With
  * need_secret 0 a missing JWT_SECRET is allowed (--migrate).  Returns 0, or
  * -1 with a message naming the setting in err.
  */

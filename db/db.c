@@ -1,13 +1,12 @@
 /*
  * The worker's one PostgreSQL connection and the one function every query
  * goes through.  The connection is opened when the worker starts and checked
- * before each request without a round trip: a server that went away leaves
+ * before each query without a round trip: a server that went away leaves
  * the socket readable (EOF or a FATAL message), which a zero-timeout poll
- * sees, so the next request reconnects instead of failing.  Whether
+ * sees, so the next query reconnects instead of failing.  Whether
  * statements are prepared once per connection or sent unnamed is decided
  * here and nowhere else.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
@@ -16,86 +15,130 @@
 
 #include <libpq-fe.h>
 
+#include "arena.h"
 #include "conf.h"
-#include "list.h"
 #include "dbpriv.h"
 #include "log.h"
-#include "metrics.h"
-#include "req.h"
-
-static PGconn		*conn;
-static const struct conf *dbconf;
-static unsigned		 conn_gen;	/* bumped on every new connection */
-static char		 timeout_ms[16];	/* DB_TIMEOUT, for app_begin */
-
-static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, DB_READ, 0 };
-/* The start of every transaction: see db/migrations/002_security.sql. */
-static struct db_stmt	 begin_stmt = { "app_begin",
-    "SELECT app_begin($1, $2, $3, $4, $5, $6, $7)", 7, 0, 0 };
-static struct db_stmt	 begin_tx_stmt = { "begin", "BEGIN", 0, DB_PER_CALL, 0 };
-static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL, 0 };
-static struct db_stmt	 rollback_stmt = { "rollback", "ROLLBACK", 0,
-    DB_PER_CALL, 0 };
+#include "record.h"
 
 /*
- * A transaction of several statements (db_begin): open once asked for,
- * begun once BEGIN went out with its first statement, failed once one of
- * them failed (the server then ignores all but ROLLBACK).
+ * The connection and its transaction of several statements (db_begin):
+ * open once asked for, begun once BEGIN went out with its first
+ * statement, failed once one of them failed (the server then ignores all
+ * but ROLLBACK).
  */
-static struct {
-	int	 open;
-	int	 begun;
-	int	 failed;
-} tx;
+struct db_conn {
+	PGconn			*pg;
+	const struct conf	*conf;
+	void			(*on_reconnect)(void);
+	unsigned		 gen;		/* bumped on every connection */
+	char			 timeout_ms[16]; /* DB_TIMEOUT, for app_begin */
+	struct {
+		int	 open;
+		int	 begun;
+		int	 failed;
+	}			 tx;
+};
+
+static struct db_stmt	 ping_stmt = { "ping", "SELECT 1", 0, DB_READ,
+    NULL, 0 };
+/* The start of every transaction: see db/migrations/002_security.sql. */
+static struct db_stmt	 begin_stmt = { "app_begin",
+    "SELECT app_begin($1, $2, $3, $4, $5, $6, $7)", 7, 0, NULL, 0 };
+static struct db_stmt	 begin_tx_stmt = { "begin", "BEGIN", 0, DB_PER_CALL,
+    NULL, 0 };
+static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL,
+    NULL, 0 };
 
 /* Connects; returns 0, or -1 after logging why. */
 static int
-db_connect(void)
+connect_db(struct db_conn *c)
 {
-	if (conn != NULL)
-		PQfinish(conn);
-	conn = PQconnectdbParams(dbconf->db_keys, dbconf->db_values, 1);
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+	if (c->pg != NULL)
+		PQfinish(c->pg);
+	c->pg = PQconnectdbParams(c->conf->db_keys, c->conf->db_values, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		log_msg(NULL, "warn", "database connection failed: %s",
-		    conn ? PQerrorMessage(conn) : "out of memory");
-		PQfinish(conn);
-		conn = NULL;
+		    c->pg ? PQerrorMessage(c->pg) : "out of memory");
+		PQfinish(c->pg);
+		c->pg = NULL;
 		return -1;
 	}
-	/* Every transaction bounds its statements (app_begin), so that no
-	 * request waits past DB_TIMEOUT. */
-	snprintf(timeout_ms, sizeof(timeout_ms), "%d",
-	    dbconf->db_timeout * 1000);
-	if (conn_gen++ > 0 && metrics != NULL)
-		metrics_add(&metrics->db_reconnects, 1);
+	if (c->gen++ > 0 && c->on_reconnect != NULL)
+		c->on_reconnect();
 	return 0;
 }
 
-void
-db_open(const struct conf *c)
+struct db_conn *
+db_open(const struct conf *cf, void (*on_reconnect)(void))
 {
-	dbconf = c;
-	(void)db_connect();
+	struct db_conn	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		arena_oom();
+	c->conf = cf;
+	c->on_reconnect = on_reconnect;
+	/* Every transaction bounds its statements (app_begin), so that no
+	 * request waits past DB_TIMEOUT. */
+	snprintf(c->timeout_ms, sizeof(c->timeout_ms), "%d",
+	    cf->db_timeout * 1000);
+	(void)connect_db(c);
+	return c;
+}
+
+static void
+disconnect(struct db_conn *c)
+{
+	PQfinish(c->pg);
+	c->pg = NULL;
+	c->tx.begun = 0;	/* the server rolls it back */
 }
 
 void
-db_close(void)
+db_close(struct db_conn *c)
 {
-	PQfinish(conn);
-	conn = NULL;
+	if (c == NULL)
+		return;
+	disconnect(c);
+	free(c);
+}
+
+int
+db_conf_check(const struct conf *cf, char *err, size_t errlen)
+{
+	static const char *const names[] = { "DATABASE_URL",
+	    "MIGRATION_DATABASE_URL" };
+	const char		*urls[] = { cf->database_url,
+				    cf->migration_url };
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		if (urls[i] == NULL)
+			continue;
+		if ((opts = PQconninfoParse(urls[i], &msg)) == NULL) {
+			snprintf(err, errlen, "%s is not a valid connection "
+			    "string: %s", names[i], msg ? msg : "out of memory");
+			PQfreemem(msg);
+			return -1;
+		}
+		PQconninfoFree(opts);
+	}
+	return 0;
 }
 
 /*
  * Makes sure there is a connection that has not been closed by the server
- * since the last request.  Returns 0 when one is ready.
+ * since the last query.  Returns 0 when one is ready.
  */
 static int
-db_ready(void)
+ready(struct db_conn *c)
 {
 	struct pollfd	 pfd;
 
-	if (conn != NULL && PQstatus(conn) == CONNECTION_OK) {
-		pfd.fd = PQsocket(conn);
+	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
+		pfd.fd = PQsocket(c->pg);
 		pfd.events = POLLIN;
 		/*
 		 * Between requests the server has nothing to say, unless it is
@@ -107,7 +150,7 @@ db_ready(void)
 		if (poll(&pfd, 1, 0) == 0)
 			return 0;
 	}
-	return db_connect();
+	return connect_db(c);
 }
 
 static void
@@ -117,19 +160,41 @@ clear_result(void *res)
 }
 
 const char *
-db_i64(struct req *r, int64_t n)
+db_i64(struct db_ctx *ctx, int64_t n)
 {
-	return arena_printf(r->arena, "%" PRId64, n);
+	return arena_printf(ctx->arena, "%" PRId64, n);
 }
 
 const char *
-db_like(struct req *r, const char *q)
+db_bool(int v)
+{
+	return v ? "t" : "f";
+}
+
+const char *
+db_versions(struct db_ctx *ctx, const struct db_versions *v)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	if (v == NULL || !v->present || v->any)
+		return NULL;
+	buf_init(&b, ctx->arena, 32);
+	buf_putc(&b, '{');
+	for (i = 0; i < v->n; i++)
+		buf_printf(&b, "%s%" PRId64, i > 0 ? "," : "", v->v[i]);
+	buf_putc(&b, '}');
+	return b.data;
+}
+
+const char *
+db_like(struct db_ctx *ctx, const char *q)
 {
 	struct buf	 b;
 
 	if (q == NULL)
 		return NULL;
-	buf_init(&b, r->arena, strlen(q) + 8);
+	buf_init(&b, ctx->arena, strlen(q) + 8);
 	buf_putc(&b, '%');
 	for (; *q != '\0'; q++) {
 		if (*q == '%' || *q == '_' || *q == '\\')
@@ -138,19 +203,6 @@ db_like(struct req *r, const char *q)
 	}
 	buf_putc(&b, '%');
 	return b.data;
-}
-
-int
-db_page(PGresult *res, int got, const struct list_params *lp, int key_col,
-    struct page *pg)
-{
-	pg->has_more = got > lp->limit;
-	if (pg->has_more)
-		got = (int)lp->limit;
-	pg->n = (size_t)got;
-	pg->last_key = got > 0 ? PQgetvalue(res, got - 1, key_col) : NULL;
-	pg->last_id = got > 0 ? db_int(res, got - 1, 0) : 0;
-	return got;
 }
 
 const char *
@@ -165,20 +217,35 @@ db_int(PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+void
+db_row_of(struct db_ctx *ctx, PGresult *res, int i, struct db_row *row)
+{
+	int		 c, n = PQnfields(res);
+	const char	**cell;
+
+	cell = arena_alloc(ctx->arena, (size_t)(n > 0 ? n : 1) *
+	    sizeof(*cell));
+	for (c = 0; c < n; c++)
+		cell[c] = db_text(res, i, c);
+	row->cell = cell;
+}
+
 /* Sends st, preparing it first when this connection has not seen it. */
 static int
-send_stmt(struct db_stmt *st, const char *const *params, int *preparing)
+send_stmt(struct db_conn *c, struct db_stmt *st, const char *const *params,
+    int *preparing)
 {
 	*preparing = 0;
-	if (st->flags & DB_PER_CALL || !dbconf->db_prepare)
-		return PQsendQueryParams(conn, st->sql, st->nparams, NULL,
+	if (st->flags & DB_PER_CALL || !c->conf->db_prepare)
+		return PQsendQueryParams(c->pg, st->sql, st->nparams, NULL,
 		    params, NULL, NULL, 0);
-	if (st->prepared_on != conn_gen) {
-		if (!PQsendPrepare(conn, st->name, st->sql, st->nparams, NULL))
+	if (st->prepared_on != c->gen) {
+		if (!PQsendPrepare(c->pg, st->name, st->sql, st->nparams,
+		    NULL))
 			return 0;
 		*preparing = 1;
 	}
-	return PQsendQueryPrepared(conn, st->name, st->nparams, params, NULL,
+	return PQsendQueryPrepared(c->pg, st->name, st->nparams, params, NULL,
 	    NULL, 0);
 }
 
@@ -188,52 +255,62 @@ send_stmt(struct db_stmt *st, const char *const *params, int *preparing)
  * connection broke).
  */
 static PGresult *
-next_result(void)
+next_result(struct db_conn *c)
 {
 	PGresult	*res, *extra;
 
-	if (conn == NULL || (res = PQgetResult(conn)) == NULL)
+	if (c->pg == NULL || (res = PQgetResult(c->pg)) == NULL)
 		return NULL;
-	while ((extra = PQgetResult(conn)) != NULL)
+	while ((extra = PQgetResult(c->pg)) != NULL)
 		PQclear(extra);
 	return res;
 }
 
+/*
+ * The statuses of the SQLSTATEs the service's own functions raise
+ * (db/migrations/005_data_terms.sql), and of the classes it expects.
+ */
+static const struct {
+	const char	*state;		/* a whole SQLSTATE, or a class */
+	enum db_status	 status;
+} states[] = {
+	{ "MRRVK", DB_UNAUTHORIZED },	/* app_begin: token refused */
+	{ "MRBSY", DB_BUSY },		/* app_idempotency_claim */
+	{ "MRDUN", DB_REPLAY },
+	{ "23", DB_CONFLICT },		/* integrity violation */
+};
+
 /* Maps a failed result to a status, logging what an operator needs. */
 static enum db_status
-failure(struct req *r, const struct db_stmt *st, PGresult *res,
-    const char **sqlstate)
+failure(struct db_ctx *ctx, const struct db_stmt *st, PGresult *res)
 {
+	struct db_conn	*c = ctx->conn;
 	const char	*state = NULL;
+	size_t		 i;
 
-	if (res != NULL && (state = PQresultErrorField(res,
-	    PG_DIAG_SQLSTATE)) != NULL)
-		state = arena_strdup(r->arena, state);
-	if (sqlstate != NULL)
-		*sqlstate = state;
-	if (conn == NULL || PQstatus(conn) != CONNECTION_OK || state == NULL ||
-	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P", 3) == 0) {
+	if (res != NULL)
+		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK ||
+	    state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0) {
 		/* Broken connection or server shutting down. */
-		log_msg(r, "warn", "database unavailable in %s: %s", st->name,
-		    conn ? PQerrorMessage(conn) : "no connection");
-		db_close();
-		tx.begun = 0;	/* the server rolled it back */
+		log_msg(ctx->request_id, "warn", "database unavailable in %s: "
+		    "%s", st->name, c->pg ? PQerrorMessage(c->pg) :
+		    "no connection");
+		disconnect(c);
 		return DB_UNAVAILABLE;
 	}
-	if (strcmp(state, "MR401") == 0)	/* app_begin refused the token */
-		return DB_UNAUTHORIZED;
-	if (strcmp(state, "MR409") == 0)	/* app_idempotency_claim */
-		return DB_BUSY;
-	if (strcmp(state, "MR208") == 0)
-		return DB_REPLAY;
-	if (strncmp(state, "23", 2) == 0)	/* integrity violation */
-		return DB_CONFLICT;
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strncmp(state, states[i].state,
+		    strlen(states[i].state)) == 0)
+			return states[i].status;
 	if (strcmp(state, "57014") == 0) {	/* statement timeout */
-		log_msg(r, "warn", "statement %s timed out", st->name);
+		log_msg(ctx->request_id, "warn", "statement %s timed out",
+		    st->name);
 		return DB_UNAVAILABLE;
 	}
-	log_msg(r, "error", "statement %s failed: SQLSTATE %s", st->name,
-	    state);
+	log_msg(ctx->request_id, "error", "statement %s failed: SQLSTATE %s",
+	    st->name, state);
 	return DB_ERROR;
 }
 
@@ -257,156 +334,179 @@ struct queued {
 /*
  * Sends q[0..n) as one pipeline ended by a sync (one round trip), reads
  * every result, and keeps q[want]'s in *out for the caller (freed with the
- * request).  The first failure decides the status; the queries after it
+ * arena).  The first failure decides the status; the queries after it
  * were skipped by the server.  Everything before the sync is one
  * transaction unless the queue itself says BEGIN.
  */
 static enum db_status
-run(struct req *r, struct queued *q, int n, int want, PGresult **out,
-    const char **sqlstate)
+run(struct db_ctx *ctx, struct queued *q, int n, int want, PGresult **out)
 {
+	struct db_conn	*c = ctx->conn;
 	PGresult	*res, *sync, *kept = NULL;
 	enum db_status	 rc = DB_OK;
 	int		 i;
 
-	if (!PQenterPipelineMode(conn))
-		return failure(r, q[want].st, NULL, sqlstate);
+	if (!PQenterPipelineMode(c->pg))
+		return failure(ctx, q[want].st, NULL);
 	for (i = 0; i < n; i++)
-		if (!send_stmt(q[i].st, q[i].params, &q[i].preparing))
-			return failure(r, q[i].st, NULL, sqlstate);
-	if (!PQpipelineSync(conn))
-		return failure(r, q[want].st, NULL, sqlstate);
+		if (!send_stmt(c, q[i].st, q[i].params, &q[i].preparing))
+			return failure(ctx, q[i].st, NULL);
+	if (!PQpipelineSync(c->pg))
+		return failure(ctx, q[want].st, NULL);
 
 	for (i = 0; i < n; i++) {
 		if (q[i].preparing) {
-			res = next_result();
+			res = next_result(c);
 			if (good(res))
-				q[i].st->prepared_on = conn_gen;
+				q[i].st->prepared_on = c->gen;
 			else if (rc == DB_OK)
-				rc = failure(r, q[i].st, res, sqlstate);
+				rc = failure(ctx, q[i].st, res);
 			PQclear(res);
 		}
-		res = next_result();
+		res = next_result(c);
 		if (rc == DB_OK && !good(res))
-			rc = failure(r, q[i].st, res, sqlstate);
+			rc = failure(ctx, q[i].st, res);
 		if (i == want && rc == DB_OK)
 			kept = res;
 		else
 			PQclear(res);
 	}
-	if (conn != NULL) {
-		while ((sync = PQgetResult(conn)) != NULL &&
+	if (c->pg != NULL) {
+		while ((sync = PQgetResult(c->pg)) != NULL &&
 		    PQresultStatus(sync) != PGRES_PIPELINE_SYNC)
 			PQclear(sync);
-		if ((sync == NULL || !PQexitPipelineMode(conn)) && rc == DB_OK)
-			rc = failure(r, q[want].st, NULL, sqlstate);
+		if ((sync == NULL || !PQexitPipelineMode(c->pg)) &&
+		    rc == DB_OK)
+			rc = failure(ctx, q[want].st, NULL);
 		PQclear(sync);
 	}
 	if (rc != DB_OK) {
 		PQclear(kept);
 		return rc;
 	}
-	arena_cleanup_add(r->arena, clear_result, kept);
+	arena_cleanup_add(ctx->arena, clear_result, kept);
 	*out = kept;
 	return DB_OK;
 }
 
-/* The request's context for app_begin, in the request's arena. */
+/* The context for app_begin, in the arena. */
 static const char *const *
-context(struct req *r, const struct db_stmt *st)
+begin_params(struct db_ctx *ctx, const struct db_stmt *st)
 {
-	const char	**ctx = arena_alloc(r->arena, 7 * sizeof(*ctx));
+	const char	**p = arena_alloc(ctx->arena, 7 * sizeof(*p));
+	int		 signed_in = ctx->user_id != 0;
 
-	ctx[0] = r->id;
-	ctx[1] = r->remote_addr;
-	ctx[2] = r->user_id != 0 ? db_i64(r, r->user_id) : NULL;
-	ctx[3] = r->user_id != 0 ? r->claims.jti : NULL;
-	ctx[4] = r->user_id != 0 ? db_i64(r, r->claims.iat) : NULL;
-	ctx[5] = st->flags & DB_READ && !dbconf->audit_read_sync ? "t" : "f";
-	ctx[6] = timeout_ms;
-	return ctx;
+	p[0] = ctx->request_id;
+	p[1] = ctx->client_address;
+	p[2] = signed_in ? db_i64(ctx, ctx->user_id) : NULL;
+	p[3] = signed_in ? ctx->jti : NULL;
+	p[4] = signed_in ? db_i64(ctx, ctx->iat) : NULL;
+	p[5] = db_bool(st->flags & DB_READ && !ctx->conn->conf->audit_read_sync);
+	p[6] = ctx->conn->timeout_ms;
+	return p;
 }
 
 enum db_status
-db_exec(struct req *r, struct db_stmt *st, const char *const *params,
-    PGresult **out, const char **sqlstate)
+db_exec(struct db_ctx *ctx, struct db_stmt *st, const char *const *params,
+    PGresult **out)
 {
+	struct db_conn	*c = ctx->conn;
 	struct queued	 q[QUEUE_MAX];
 	enum db_status	 rc;
 	int		 n = 0;
 
 	*out = NULL;
-	if (sqlstate != NULL)
-		*sqlstate = NULL;
-	if (tx.failed)
+	if (c->tx.failed)
 		return DB_ERROR;
-	if (!tx.begun && db_ready() == -1)
+	if (!c->tx.begun && ready(c) == -1)
 		return DB_UNAVAILABLE;
 
 	/*
 	 * One round trip: app_begin (the request's context and, for a
 	 * signed-in caller, the token check) and the statement.  Alone, the
 	 * two are one implicit transaction: if the token is refused or the
-	 * statement fails, nothing of it stays.  In a transaction of the
-	 * request's (db_begin), app_begin goes with its first statement.
+	 * statement fails, nothing of it stays.  In a transaction of
+	 * db_begin, app_begin goes with its first statement.
 	 */
-	if (tx.open && !tx.begun)
+	if (c->tx.open && !c->tx.begun)
 		q[n++] = (struct queued){ &begin_tx_stmt, NULL, 0 };
-	if (!tx.begun)
-		q[n++] = (struct queued){ &begin_stmt, context(r, st), 0 };
+	if (!c->tx.begun)
+		q[n++] = (struct queued){ &begin_stmt, begin_params(ctx, st),
+		    0 };
 	q[n++] = (struct queued){ st, params, 0 };
-	rc = run(r, q, n, n - 1, out, sqlstate);
-	if (tx.open) {
-		tx.begun = 1;
-		tx.failed = rc != DB_OK;
+	rc = run(ctx, q, n, n - 1, out);
+	if (c->tx.open) {
+		c->tx.begun = c->pg != NULL;
+		c->tx.failed = rc != DB_OK;
 	}
 	return rc;
 }
 
-void
-db_begin(struct req *r)
+/*
+ * The arena cleanup of db_begin: a transaction still open when the
+ * request ends is rolled back, outside any pipeline.
+ */
+static void
+rollback_cleanup(void *conn)
 {
-	(void)r;
-	tx.open = 1;
-	tx.begun = 0;
-	tx.failed = 0;
+	struct db_conn	*c = conn;
+
+	if (c->tx.begun && c->pg != NULL)
+		PQclear(PQexec(c->pg, "ROLLBACK"));
+	memset(&c->tx, 0, sizeof(c->tx));
+}
+
+void
+db_begin(struct db_ctx *ctx)
+{
+	struct db_conn	*c = ctx->conn;
+
+	if (!c->tx.open)
+		arena_cleanup_add(ctx->arena, rollback_cleanup, c);
+	c->tx.open = 1;
+	c->tx.begun = 0;
+	c->tx.failed = 0;
+}
+
+void
+db_rollback(struct db_ctx *ctx)
+{
+	rollback_cleanup(ctx->conn);
 }
 
 enum db_status
-db_commit(struct req *r, struct db_stmt *st, const char *const *params)
+db_commit_with(struct db_ctx *ctx, struct db_stmt *st,
+    const char *const *params)
 {
+	struct db_conn	*c = ctx->conn;
 	struct queued	 q[2];
 	PGresult	*res;
 	enum db_status	 rc;
 	int		 n = 0;
 
-	if (!tx.open || tx.failed || !tx.begun) {
-		db_rollback(r);
-		return tx.failed ? DB_ERROR : DB_OK;
+	if (!c->tx.open || c->tx.failed || !c->tx.begun) {
+		rc = c->tx.failed ? DB_ERROR : DB_OK;
+		db_rollback(ctx);
+		return rc;
 	}
 	if (st != NULL)
 		q[n++] = (struct queued){ st, params, 0 };
 	q[n++] = (struct queued){ &commit_stmt, NULL, 0 };
-	rc = run(r, q, n, 0, &res, NULL);
-	memset(&tx, 0, sizeof(tx));
+	rc = run(ctx, q, n, 0, &res);
+	memset(&c->tx, 0, sizeof(c->tx));
 	return rc;
 }
 
-void
-db_rollback(struct req *r)
+enum db_status
+db_commit(struct db_ctx *ctx)
 {
-	struct queued	 q[1] = { { &rollback_stmt, NULL, 0 } };
-	PGresult	*res;
-
-	if (tx.begun && conn != NULL)
-		(void)run(r, q, 1, 0, &res, NULL);
-	memset(&tx, 0, sizeof(tx));
+	return db_commit_with(ctx, NULL, NULL);
 }
 
 enum db_status
-db_ping(struct req *r)
+db_ping(struct db_ctx *ctx)
 {
 	PGresult	*res;
 
-	return db_exec(r, &ping_stmt, NULL, &res, NULL);
+	return db_exec(ctx, &ping_stmt, NULL, &res);
 }

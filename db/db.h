@@ -1,8 +1,10 @@
 /*
- * The database layer's public face: status codes that handlers map to HTTP,
- * the worker's connection, health, and migrations.  No libpq type appears
- * here; handlers never see one.  Each resource's queries are declared in
- * db/<resource>.h.
+ * The data layer's public face: the context every query runs in, the
+ * statuses it answers with, the worker's connection, transactions, health,
+ * migrations and the check of connection settings.  It speaks of rows,
+ * versions and "not found", never of requests, statuses or headers: the
+ * handlers map its answers to HTTP.  No libpq type appears here.  Each
+ * resource's queries are declared in db/<resource>.h.
  */
 #ifndef DB_H
 #define DB_H
@@ -10,51 +12,85 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct arena;
 struct conf;
-struct req;
+struct db_conn;
 
-/* One page of a list, as the db_*_list functions return it. */
-struct page {
-	size_t		 n;		/* rows on the page */
-	int		 has_more;	/* another page follows */
-	const char	*last_key;	/* the last row's sort key, for the */
-	int64_t		 last_id;	/* next cursor, and its id */
+/*
+ * What a query runs on and for: memory for its results, the connection,
+ * and the request's context, which app_begin() hands to PostgreSQL for
+ * the token check, row-level security and the audit trail.
+ */
+struct db_ctx {
+	struct arena	*arena;		/* results live until its reset */
+	struct db_conn	*conn;
+	int64_t		 user_id;	/* the acting user; 0: anonymous */
+	const char	*jti;		/* the caller's token, when user_id */
+	int64_t		 iat;
+	const char	*request_id;
+	const char	*client_address;
 };
 
 enum db_status {
 	DB_OK,
-	DB_NOTFOUND,
+	DB_NOTFOUND,	/* no such row, or not the acting user's */
 	DB_CONFLICT,	/* a unique or foreign key rule said no */
-	DB_STALE,	/* If-Match named another version: 412 */
-	DB_UNAVAILABLE,	/* no connection, or it broke: 503 */
-	DB_UNAUTHORIZED, /* the token is revoked or its user gone: 401 */
-	DB_BUSY,	/* an Idempotency-Key is in use by a running request */
-	DB_REPLAY,	/* an Idempotency-Key already has its response */
-	DB_ERROR,	/* anything else, already logged: 500 */
+	DB_STALE,	/* the row has another version than the one required */
+	DB_UNAVAILABLE,	/* no connection, it broke, or a statement timed out */
+	DB_UNAUTHORIZED, /* the token is revoked or its user gone */
+	DB_BUSY,	/* an idempotency key is held by a running transaction */
+	DB_REPLAY,	/* an idempotency key already has its response */
+	DB_ERROR,	/* anything else, already logged */
+	DB_STATUS__MAX
 };
 
-/* Opens the worker's connection; a failure is logged and retried later. */
-void		db_open(const struct conf *);
-/* Closes it (worker exit). */
-void		db_close(void);
 /*
- * A transaction of several statements, for a request that must write more
- * than one statement can: after db_begin, db_exec's statements share one
- * transaction (BEGIN and app_begin go out with the first of them), which
- * db_commit ends, or db_rollback, which the worker also calls for a
- * request that left one open.
+ * The versions a caller names (If-Match, If-None-Match): none when !present,
+ * any for "*", else up to DB_VERSIONS_MAX of them.
  */
-void		db_begin(struct req *);
-void		db_rollback(struct req *);
+#define DB_VERSIONS_MAX	16
+struct db_versions {
+	int		 present;
+	int		 any;
+	size_t		 n;
+	int64_t		 v[DB_VERSIONS_MAX];
+};
 
-/* Database reachability for /api/health. */
-enum db_status	db_ping(struct req *);
+/*
+ * Opens the worker's connection.  A failed attempt is logged and retried
+ * before the next query, so the handle is never NULL (the process exits
+ * when there is no memory for it).  on_reconnect, when not NULL, is called
+ * each time a lost connection is replaced (for the metrics).  Closed with
+ * db_close().
+ */
+struct db_conn	*db_open(const struct conf *, void (*on_reconnect)(void));
+void		 db_close(struct db_conn *);
+
+/*
+ * A transaction of several statements: after db_begin, the context's
+ * queries share one transaction (BEGIN and app_begin go out with the first
+ * of them) until db_commit.  One still open when the context's arena is
+ * reset is rolled back then, so an early return can leave nothing behind.
+ */
+void		 db_begin(struct db_ctx *);
+/* Commits; after a failed statement it rolls back and says DB_ERROR. */
+enum db_status	 db_commit(struct db_ctx *);
+void		 db_rollback(struct db_ctx *);
+
+/* One round trip to the database, for /api/health. */
+enum db_status	 db_ping(struct db_ctx *);
+
+/*
+ * Checks that the connection settings of conf are strings libpq can parse.
+ * Returns 0, or -1 with a message naming the setting in err.
+ */
+int		 db_conf_check(const struct conf *, char *err, size_t errlen);
 
 /*
  * Applies pending migrations from conf->migrations_dir in order, each in its
  * own transaction, under an advisory lock so that concurrent starts apply
  * each exactly once.  Returns 0, or -1 after logging why.
  */
-int		db_migrate(const struct conf *);
+int		 db_migrate(const struct conf *);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * What the files of db/ share and nothing else sees: the statement table
- * entry and the one function that runs a statement.  Only db/ includes
- * libpq.
+ * entry, the one function that runs a statement, and the helpers that turn
+ * typed arguments into text parameters and results into rows.  Only db/
+ * includes libpq.
  */
 #ifndef DBPRIV_H
 #define DBPRIV_H
@@ -26,35 +27,46 @@
 /*
  * A statement of some file's table (openradtool's stmts[STMT__MAX]).  The
  * SQL is written out once here so that the benchmark's pgbench files can be
- * checked against it (bench/).
+ * checked against it (bench/check-sql).  args says what its parameters
+ * are, one letter each in $1, $2, ... order, for the statements that
+ * db/record.c runs (see args() there); NULL for the others, whose callers
+ * pass their own nparams values.
  */
 struct db_stmt {
 	const char	*name;		/* prepared statement name, unique */
 	const char	*sql;
 	int		 nparams;
 	unsigned	 flags;
+	const char	*args;
 	unsigned	 prepared_on;	/* connection generation, 0: never */
 };
 
 /*
  * Runs st with text parameters (NULL for SQL NULL).  On DB_OK *res holds
- * the result, freed with the request's arena.  Constraint violations map
+ * the result, freed with the context's arena.  Constraint violations map
  * to DB_CONFLICT; a broken connection to DB_UNAVAILABLE (and it is reset
- * for the next request); other errors are logged with the request id and
- * give DB_ERROR.  *sqlstate, when not NULL, receives the error's SQLSTATE.
+ * for the next query); other errors are logged with the request id and
+ * give DB_ERROR.
  */
-enum db_status	db_exec(struct req *, struct db_stmt *, const char *const *,
-		    PGresult **res, const char **sqlstate);
+enum db_status	db_exec(struct db_ctx *, struct db_stmt *, const char *const *,
+		    PGresult **res);
 
 /*
  * Ends the transaction of db_begin: runs st (may be NULL) and COMMIT in
- * one round trip.  After a failed statement it rolls back instead and
- * returns DB_ERROR.
+ * one round trip, or, after a failed statement, rolls back and says
+ * DB_ERROR.
  */
-enum db_status	db_commit(struct req *, struct db_stmt *, const char *const *);
+enum db_status	db_commit_with(struct db_ctx *, struct db_stmt *,
+		    const char *const *);
 
-/* An int64 as a text parameter, in the request's arena. */
-const char	*db_i64(struct req *, int64_t);
+/* An int64 as a text parameter, in the context's arena. */
+const char	*db_i64(struct db_ctx *, int64_t);
+/* A boolean parameter. */
+const char	*db_bool(int);
+/* Versions as a bigint[] literal ("{3,4}"), NULL when none were named. */
+const char	*db_versions(struct db_ctx *, const struct db_versions *);
+/* "%q%" for ILIKE with q's own %, _ and \ escaped; NULL for NULL. */
+const char	*db_like(struct db_ctx *, const char *q);
 
 /*
  * A timestamptz column as microseconds since the epoch, for json_time();
@@ -62,14 +74,13 @@ const char	*db_i64(struct req *, int64_t);
  */
 #define DB_USEC(col)	"(extract(epoch FROM " col ") * 1000000)::bigint"
 
-/* "%q%" for ILIKE with q's own %, _ and \ escaped; NULL for NULL. */
-const char	*db_like(struct req *, const char *q);
-
 /*
  * The keyset condition of one sort of a list: DB_AFTER_xxx expands to the
  * comparison of the sort key and id with the cursor's ($3 key, $4 id),
  * for the WHERE clause of a statement ordered by the same key and id.
- * $3 is NULL on a page that is not reached by a cursor.
+ * $3 is NULL on a page that is not reached by a cursor.  Every list
+ * statement has its page in $3 to $6 (key, id, limit, offset); see
+ * db/record.c.
  */
 #define DB_AFTER_ID(op)		"($3::text IS NULL OR id " op " $4::bigint)"
 #define DB_AFTER_TEXT(col, op)	"($3::text IS NULL OR (" col ", id) " op \
@@ -78,19 +89,12 @@ const char	*db_like(struct req *, const char *q);
 				" (timestamptz 'epoch' + $3::bigint * " \
 				"interval '1 microsecond', $4::bigint))"
 
-struct list_params;
-
-/*
- * The page in got rows of a list statement's result, which asked for one
- * row more than the limit to learn whether another page follows.  Fills
- * pg (the id is column 0; the sort key, column key_col) and returns how
- * many rows belong to the page.
- */
-int		db_page(PGresult *, int got, const struct list_params *,
-		    int key_col, struct page *pg);
-
 /* Accessors that keep PQgetvalue's conventions in one place. */
 const char	*db_text(PGresult *, int row, int col);	/* NULL for NULL */
 int64_t		 db_int(PGresult *, int row, int col);
+/* Row i of res as a struct db_row, its cells in the context's arena. */
+struct db_row;
+void		 db_row_of(struct db_ctx *, PGresult *, int i,
+		    struct db_row *);
 
 #endif

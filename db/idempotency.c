@@ -2,11 +2,8 @@
  * Queries for idempotency keys; the claim itself is app_idempotency_claim()
  * in db/migrations/003_safe_retries.sql.
  */
-#include <stdlib.h>
-
 #include "dbpriv.h"
 #include "idempotency.h"
-#include "req.h"
 
 enum stmt {
 	STMT_CLAIM,
@@ -17,36 +14,39 @@ enum stmt {
 
 static struct db_stmt stmts[STMT__MAX] = {
 	[STMT_CLAIM] = { "idempotency_claim",
-	    "SELECT app_idempotency_claim($1, $2)", 2, 0, 0 },
+	    "SELECT app_idempotency_claim($1, $2)", 2, 0, NULL, 0 },
 	[STMT_GET] = { "idempotency_get",
 	    "SELECT request_hash, status, body, location, etag "
 	    "FROM idempotency_keys WHERE user_id = app_user_id() "
-	    "AND key = $1 AND expires_at > now()", 1, 0, 0 },
+	    "AND key = $1 AND expires_at > now()", 1, 0, NULL, 0 },
 	[STMT_FINISH] = { "idempotency_finish",
 	    "UPDATE idempotency_keys SET status = $2, body = $3, "
 	    "location = $4, etag = $5 "
-	    "WHERE user_id = app_user_id() AND key = $1", 5, 0, 0 },
+	    "WHERE user_id = app_user_id() AND key = $1", 5, 0, NULL, 0 },
 };
 
 enum db_status
-db_idempotency_claim(struct req *r, const char *key, const char *hash)
+db_idempotency_claim(struct db_ctx *ctx, const char *key, const char *hash)
 {
 	const char	*params[] = { key, hash };
 	PGresult	*res;
+	enum db_status	 st;
 
-	db_begin(r);
-	return db_exec(r, &stmts[STMT_CLAIM], params, &res, NULL);
+	db_begin(ctx);
+	if ((st = db_exec(ctx, &stmts[STMT_CLAIM], params, &res)) != DB_OK)
+		db_rollback(ctx);
+	return st;
 }
 
 enum db_status
-db_idempotency_get(struct req *r, const char *key,
+db_idempotency_get(struct db_ctx *ctx, const char *key,
     struct idempotent_reply *out)
 {
 	const char	*params[] = { key };
 	PGresult	*res;
 	enum db_status	 st;
 
-	if ((st = db_exec(r, &stmts[STMT_GET], params, &res, NULL)) != DB_OK)
+	if ((st = db_exec(ctx, &stmts[STMT_GET], params, &res)) != DB_OK)
 		return st;
 	/* Gone (expired, or its transaction rolled back) since the claim. */
 	if (PQntuples(res) == 0 || db_text(res, 0, 1) == NULL)
@@ -60,11 +60,11 @@ db_idempotency_get(struct req *r, const char *key,
 }
 
 enum db_status
-db_idempotency_finish(struct req *r, const char *key,
+db_idempotency_finish(struct db_ctx *ctx, const char *key,
     const struct idempotent_reply *reply)
 {
-	const char	*params[] = { key, db_i64(r, reply->status), reply->body,
-			    reply->location, reply->etag };
+	const char	*params[] = { key, db_i64(ctx, reply->status),
+			    reply->body, reply->location, reply->etag };
 
-	return db_commit(r, &stmts[STMT_FINISH], params);
+	return db_commit_with(ctx, &stmts[STMT_FINISH], params);
 }

@@ -7,7 +7,6 @@
 
 #include "db.h"
 
-struct req;
 
 /* A stored response, for a replay. */
 struct idempotent_reply {
@@ -19,19 +18,21 @@ struct idempotent_reply {
 };
 
 /*
- * Begins the request's transaction and claims key with the request's hash.
+ * Begins a transaction (db_begin) and claims key, for the acting user,
+ * with the request's hash.
  * DB_OK: go ahead; DB_BUSY: another request holds the key; DB_REPLAY: it
- * has a response (read it with db_idempotency_get after db_rollback).
+ * has a response (read it with db_idempotency_get after db_rollback).  On
+ * anything but DB_OK the transaction is over.
  */
-enum db_status	db_idempotency_claim(struct req *, const char *key,
+enum db_status	db_idempotency_claim(struct db_ctx *, const char *key,
 		    const char *hash);
-enum db_status	db_idempotency_get(struct req *, const char *key,
+enum db_status	db_idempotency_get(struct db_ctx *, const char *key,
 		    struct idempotent_reply *);
 /*
  * Stores the response with the key and commits the transaction, and with
  * it the record: if this fails, neither is kept.
  */
-enum db_status	db_idempotency_finish(struct req *, const char *key,
+enum db_status	db_idempotency_finish(struct db_ctx *, const char *key,
 		    const struct idempotent_reply *);
 
 #endif

@@ -1,35 +1,61 @@
 /*
- * Queries for patient-doctor mappings.  Every statement names the owner
- * ($1) next to the patient or mapping id, so another user's patient or
- * mapping is simply not found.  Creating a mapping and listing a patient's
- * doctors each answer every outcome (missing patient, missing doctor, pair
- * already mapped; missing patient or empty page) in one round trip, so
- * there is no read-then-write race and no second query.
+ * The statements of patient-doctor mappings (mappings.h).  Every one names
+ * the owner ($1) next to the patient or mapping id, so another user's
+ * patient or mapping is simply not found.  Creating a mapping and listing
+ * a patient's doctors each answer every outcome (missing patient, missing
+ * doctor, pair already mapped; missing patient or empty page) in one round
+ * trip, so there is no read-then-write race and no second query.
  */
-#include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "dbpriv.h"
-#include "list.h"
 #include "log.h"
 #include "mappings.h"
-#include "req.h"
 
 #define MAPPING_COLS "id, patient_id, doctor_id, " DB_USEC("created_at")
 
 /*
  * A page of the owner's mappings, as the patients' lists do it.  $2 and $7
- * are the patientId and doctorId filters; $3 and $4 the cursor, as the
- * DB_AFTER_* macros want, and $5 and $6 limit and offset as everywhere.
+ * are the patientId and doctorId filters.
  */
 #define MAPPING_LIST(after, order)					\
 	"WITH audit AS (INSERT INTO audit_events "			\
-	"(action, resource_type, status) VALUES ('list', 'mapping', 200)) " \
+	"(action, resource_type, outcome) VALUES ('list', 'mapping', 'found')) " \
 	"SELECT " MAPPING_COLS " FROM (SELECT * FROM patient_doctors "	\
 	"WHERE user_id = $1 AND ($2::bigint IS NULL OR patient_id = $2) "\
 	"AND ($7::bigint IS NULL OR doctor_id = $7) "			\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) m "	\
 	"ORDER BY " order
+#define LIST_ARGS	"UQCDLOQ"
+#define LIST_FLAGS	(DB_PER_CALL | DB_READ)
+
+static struct db_stmt list[MAPPING_SORT__MAX * 2] = {
+	{ "mapping_list_id", MAPPING_LIST(DB_AFTER_ID(">"), "id"), 7,
+	    LIST_FLAGS, LIST_ARGS, 0 },
+	{ "mapping_list_id_desc", MAPPING_LIST(DB_AFTER_ID("<"), "id DESC"),
+	    7, LIST_FLAGS, LIST_ARGS, 0 },
+	{ "mapping_list_created",
+	    MAPPING_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 7,
+	    LIST_FLAGS, LIST_ARGS, 0 },
+	{ "mapping_list_created_desc",
+	    MAPPING_LIST(DB_AFTER_TIME("created_at", "<"),
+	    "created_at DESC, id DESC"), 7, LIST_FLAGS, LIST_ARGS, 0 },
+};
+
+static struct db_stmt count = { "mapping_count",
+    "SELECT count(*) FROM patient_doctors WHERE user_id = $1 "
+    "AND ($2::bigint IS NULL OR patient_id = $2) "
+    "AND ($3::bigint IS NULL OR doctor_id = $3)", 3, LIST_FLAGS, "UQQ", 0 };
+
+static const int key_col[MAPPING_SORT__MAX] = {
+	[MAPPING_SORT_ID] = MAPPING_ID,
+	[MAPPING_SORT_CREATED] = MAPPING_CREATED,
+};
+
+const struct db_collection db_mappings = {
+	&count, list, key_col, MAPPING_SORT__MAX, MAPPING_FILTER__MAX, 0, 0,
+};
 
 #define MAPPED_COLS "id, name, specialization, contact_info, version, " \
 	DB_USEC("created_at") ", " DB_USEC("updated_at") ", mapping_id, " \
@@ -39,10 +65,11 @@
  * A page of the doctors of owner's ($1) patient $2.  p has a row only when
  * the patient is the owner's, and no columns, so that the names of the
  * page's rows stay unambiguous for the DB_AFTER_* macros and ORDER BY:
- * no row at all means 404; one row of NULLs, a patient with no doctors on
- * this page.  p is where ownership is checked; the mappings need no
- * user_id term, as their foreign key keeps it equal to the patient's, and
- * one would only tempt the planner into a bitmap AND with the user's index.
+ * no row at all means the patient is absent; one row of NULLs, a patient
+ * with no doctors on this page (DB_SCOPED).  p is where ownership is
+ * checked; the mappings need no user_id term, as their foreign key keeps
+ * it equal to the patient's, and one would only tempt the planner into a
+ * bitmap AND with the user's index.
  *
  * The id of a row is the doctor's, taken from the mapping, so that the id
  * sort and its cursor are a range of the (patient_id, doctor_id) unique
@@ -54,9 +81,10 @@
  */
 #define MAPPED_LIST(after, order)					\
 	"WITH audit AS (INSERT INTO audit_events "			\
-	"(action, resource_type, resource_id, status) "			\
+	"(action, resource_type, resource_id, outcome) "		\
 	"SELECT 'list', 'patient', $2, CASE WHEN EXISTS (SELECT FROM "	\
-	"patients WHERE id = $2 AND user_id = $1) THEN 200 ELSE 404 END) " \
+	"patients WHERE id = $2 AND user_id = $1) THEN 'found' "	\
+	"ELSE 'absent' END) "						\
 	"SELECT " MAPPED_COLS " FROM (SELECT FROM patients "		\
 	"WHERE id = $2 AND user_id = $1) p LEFT JOIN (SELECT * FROM "	\
 	"(SELECT m.doctor_id AS id, d.name, d.specialization, "	\
@@ -67,121 +95,75 @@
 	"WHERE m.patient_id = $2) a "					\
 	"WHERE " after " ORDER BY " order " LIMIT $5 OFFSET $6) x ON true "\
 	"ORDER BY " order
+#define MAPPED_ARGS	"USCDLO"
 
-enum stmt {
-	STMT_CREATE,
-	STMT_DELETE,
-	STMT_COUNT,
-	STMT_COUNT_BY_PATIENT,
-	STMT_LIST,	/* MAPPING_SORT__MAX * 2 statements: asc, desc */
-	STMT_LIST_BY_PATIENT = STMT_LIST + MAPPING_SORT__MAX * 2,
-			/* MAPPED_DOCTOR_SORT__MAX * 2 more */
-	STMT__MAX = STMT_LIST_BY_PATIENT + MAPPED_DOCTOR_SORT__MAX * 2
-};
-
-static struct db_stmt stmts[STMT__MAX] = {
-	/*
-	 * p and d lock the patient and the doctor (FOR KEY SHARE, the lock
-	 * the foreign keys would take anyway), so neither can be deleted
-	 * between the check and the insert: a concurrent delete either
-	 * waits for us (and then a doctor's fails with 409, being assigned)
-	 * or commits first, and then its row is skipped here and the answer
-	 * is 404.  ON CONFLICT DO NOTHING makes a repeated pair an empty
-	 * ins rather than an error, also when two requests race.  The one
-	 * row says: patient found, doctor found, and the mapping if made.
-	 */
-	[STMT_CREATE] = { "mapping_create",
-	    "WITH p AS (SELECT id, user_id FROM patients "
-	    "WHERE id = $2 AND user_id = $1 FOR KEY SHARE), "
-	    "d AS (SELECT id FROM doctors WHERE id = $3 FOR KEY SHARE), "
-	    "ins AS (INSERT INTO patient_doctors (patient_id, user_id, "
-	    "doctor_id) SELECT p.id, p.user_id, d.id FROM p, d "
-	    "ON CONFLICT (patient_id, doctor_id) DO NOTHING "
-	    "RETURNING id, patient_id, doctor_id, created_at) "
-	    "SELECT EXISTS (SELECT FROM p), EXISTS (SELECT FROM d), "
-	    "i.id, i.patient_id, i.doctor_id, " DB_USEC("i.created_at") " "
-	    "FROM (VALUES (1)) one (x) LEFT JOIN ins i ON true", 3, 0, 0 },
-	[STMT_DELETE] = { "mapping_delete",
-	    "DELETE FROM patient_doctors WHERE id = $2 AND user_id = $1",
-	    2, 0, 0 },
-	[STMT_COUNT] = { "mapping_count",
-	    "SELECT count(*) FROM patient_doctors WHERE user_id = $1 "
-	    "AND ($2::bigint IS NULL OR patient_id = $2) "
-	    "AND ($3::bigint IS NULL OR doctor_id = $3)", 3,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_COUNT_BY_PATIENT] = { "mapping_count_by_patient",
-	    "SELECT count(*) FROM patient_doctors "
-	    "WHERE patient_id = $2 AND user_id = $1", 2, DB_READ, 0 },
-	[STMT_LIST + 0] = { "mapping_list_id",
-	    MAPPING_LIST(DB_AFTER_ID(">"), "id"), 7,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST + 1] = { "mapping_list_id_desc",
-	    MAPPING_LIST(DB_AFTER_ID("<"), "id DESC"), 7,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST + 2] = { "mapping_list_created",
-	    MAPPING_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 7,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST + 3] = { "mapping_list_created_desc",
-	    MAPPING_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 7,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 0] = { "mapping_list_by_patient_id",
-	    MAPPED_LIST(DB_AFTER_ID(">"), "id"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 1] = { "mapping_list_by_patient_id_desc",
-	    MAPPED_LIST(DB_AFTER_ID("<"), "id DESC"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 2] = { "mapping_list_by_patient_name",
-	    MAPPED_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 3] = { "mapping_list_by_patient_name_desc",
+static struct db_stmt mapped_list[MAPPED_SORT__MAX * 2] = {
+	{ "mapping_list_by_patient_id", MAPPED_LIST(DB_AFTER_ID(">"), "id"),
+	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_id_desc",
+	    MAPPED_LIST(DB_AFTER_ID("<"), "id DESC"), 6, LIST_FLAGS,
+	    MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_name",
+	    MAPPED_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6, LIST_FLAGS,
+	    MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_name_desc",
 	    MAPPED_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 4] = { "mapping_list_by_patient_assigned",
-	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", ">"),
-	    "assigned_at, id"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 5] = {
-	    "mapping_list_by_patient_assigned_desc",
+	    LIST_FLAGS, MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_assigned",
+	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", ">"), "assigned_at, id"),
+	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_assigned_desc",
 	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", "<"),
-	    "assigned_at DESC, id DESC"), 6,
-	    DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 6] = { "mapping_list_by_patient_created",
-	    MAPPED_LIST(DB_AFTER_TIME("created_at", ">"),
-	    "created_at, id"), 6, DB_PER_CALL | DB_READ, 0 },
-	[STMT_LIST_BY_PATIENT + 7] = {
-	    "mapping_list_by_patient_created_desc",
+	    "assigned_at DESC, id DESC"), 6, LIST_FLAGS, MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_created",
+	    MAPPED_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"),
+	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
+	{ "mapping_list_by_patient_created_desc",
 	    MAPPED_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 6, DB_PER_CALL | DB_READ, 0 },
+	    "created_at DESC, id DESC"), 6, LIST_FLAGS, MAPPED_ARGS, 0 },
 };
 
-/* The column of each sort's cursor key in MAPPING_COLS. */
-static const int key_col[MAPPING_SORT__MAX] = { 0, 3 };
-/* The column of each sort's cursor key in MAPPED_COLS. */
-static const int mapped_key_col[MAPPED_DOCTOR_SORT__MAX] = { 0, 1, 8, 5 };
+static struct db_stmt mapped_count = { "mapping_count_by_patient",
+    "SELECT count(*) FROM patient_doctors "
+    "WHERE patient_id = $2 AND user_id = $1", 2, DB_READ, "US", 0 };
 
-static void
-mapping_row(PGresult *res, int i, struct mapping *m, int col)
-{
-	m->id = db_int(res, i, col);
-	m->patient_id = db_int(res, i, col + 1);
-	m->doctor_id = db_int(res, i, col + 2);
-	m->created_at = db_int(res, i, col + 3);
-}
+static const int mapped_key_col[MAPPED_SORT__MAX] = {
+	[MAPPED_SORT_ID] = DOCTOR_ID,
+	[MAPPED_SORT_NAME] = DOCTOR_NAME,
+	[MAPPED_SORT_ASSIGNED] = MAPPED_ASSIGNED,
+	[MAPPED_SORT_CREATED] = DOCTOR_CREATED,
+};
 
-static void
-mapped_row(PGresult *res, int i, struct mapped_doctor *md)
-{
-	md->doctor.id = db_int(res, i, 0);
-	md->doctor.name = db_text(res, i, 1);
-	md->doctor.specialization = db_text(res, i, 2);
-	md->doctor.contact_info = db_text(res, i, 3);
-	md->doctor.version = db_int(res, i, 4);
-	md->doctor.created_at = db_int(res, i, 5);
-	md->doctor.updated_at = db_int(res, i, 6);
-	md->mapping_id = db_int(res, i, 7);
-	md->assigned_at = db_int(res, i, 8);
-}
+const struct db_collection db_patient_doctors = {
+	&mapped_count, mapped_list, mapped_key_col, MAPPED_SORT__MAX, 0, 0,
+	DB_SCOPED,
+};
+
+/*
+ * p and d lock the patient and the doctor (FOR KEY SHARE, the lock the
+ * foreign keys would take anyway), so neither can be deleted between the
+ * check and the insert: a concurrent delete either waits for us (and then
+ * a doctor's fails with 409, being assigned) or commits first, and then
+ * its row is skipped here and the answer is 404.  ON CONFLICT DO NOTHING
+ * makes a repeated pair an empty ins rather than an error, also when two
+ * requests race.  The one row says: patient found, doctor found, and the
+ * mapping if made.
+ */
+static struct db_stmt create = { "mapping_create",
+    "WITH p AS (SELECT id, user_id FROM patients "
+    "WHERE id = $2 AND user_id = $1 FOR KEY SHARE), "
+    "d AS (SELECT id FROM doctors WHERE id = $3 FOR KEY SHARE), "
+    "ins AS (INSERT INTO patient_doctors (patient_id, user_id, "
+    "doctor_id) SELECT p.id, p.user_id, d.id FROM p, d "
+    "ON CONFLICT (patient_id, doctor_id) DO NOTHING "
+    "RETURNING id, patient_id, doctor_id, created_at) "
+    "SELECT EXISTS (SELECT FROM p), EXISTS (SELECT FROM d), "
+    "i.id, i.patient_id, i.doctor_id, " DB_USEC("i.created_at") " "
+    "FROM (VALUES (1)) one (x) LEFT JOIN ins i ON true", 3, 0, NULL, 0 };
+
+static struct db_stmt remove_ = { "mapping_delete",
+    "DELETE FROM patient_doctors WHERE id = $2 AND user_id = $1",
+    2, 0, NULL, 0 };
 
 static int
 is_true(PGresult *res, int row, int col)
@@ -190,26 +172,27 @@ is_true(PGresult *res, int row, int col)
 }
 
 enum db_status
-db_mapping_create(struct req *r, int64_t owner, int64_t patient_id,
-    int64_t doctor_id, struct mapping *m, enum mapping_missing *missing)
+db_mapping_create(struct db_ctx *ctx, int64_t patient_id, int64_t doctor_id,
+    struct db_row *out, enum mapping_missing *missing)
 {
-	const char	*params[] = { db_i64(r, owner), db_i64(r, patient_id),
-			    db_i64(r, doctor_id) };
+	const char	*params[] = { db_i64(ctx, ctx->user_id),
+			    db_i64(ctx, patient_id), db_i64(ctx, doctor_id) };
+	const char	**cell;
 	PGresult	*res;
 	enum db_status	 st;
+	int		 c;
 
 	/*
 	 * DB_CONFLICT from db_exec() would be a foreign key violation: a
 	 * patient or doctor gone between the locks and the insert, which
 	 * the locks rule out.  Should it happen, it is reported as the
-	 * pair's conflict, 409, which a client may retry.
+	 * pair's conflict, which a client may retry.
 	 */
-	if ((st = db_exec(r, &stmts[STMT_CREATE], params, &res, NULL)) !=
-	    DB_OK)
+	if ((st = db_exec(ctx, &create, params, &res)) != DB_OK)
 		return st;
 	if (PQntuples(res) != 1) {
-		log_msg(r, "error", "statement %s gave %d rows, not 1",
-		    stmts[STMT_CREATE].name, PQntuples(res));
+		log_msg(ctx->request_id, "error", "statement %s gave %d rows, "
+		    "not 1", create.name, PQntuples(res));
 		return DB_ERROR;
 	}
 	if (!is_true(res, 0, 0)) {
@@ -222,106 +205,23 @@ db_mapping_create(struct req *r, int64_t owner, int64_t patient_id,
 	}
 	if (PQgetisnull(res, 0, 2))
 		return DB_CONFLICT;
-	mapping_row(res, 0, m, 2);
+	/* The mapping's columns follow the two flags. */
+	cell = arena_alloc(ctx->arena, MAPPING__NCOLS * sizeof(*cell));
+	for (c = 0; c < MAPPING__NCOLS; c++)
+		cell[c] = db_text(res, 0, c + 2);
+	out->cell = cell;
 	return DB_OK;
 }
 
 enum db_status
-db_mapping_delete(struct req *r, int64_t owner, int64_t id)
+db_mapping_delete(struct db_ctx *ctx, int64_t id)
 {
-	const char	*params[] = { db_i64(r, owner), db_i64(r, id) };
+	const char	*params[] = { db_i64(ctx, ctx->user_id),
+			    db_i64(ctx, id) };
 	PGresult	*res;
 	enum db_status	 st;
 
-	if ((st = db_exec(r, &stmts[STMT_DELETE], params, &res, NULL)) !=
-	    DB_OK)
+	if ((st = db_exec(ctx, &remove_, params, &res)) != DB_OK)
 		return st;
 	return strcmp(PQcmdTuples(res), "0") == 0 ? DB_NOTFOUND : DB_OK;
-}
-
-enum db_status
-db_mapping_list(struct req *r, int64_t owner, const struct list_params *lp,
-    struct mapping **rows, struct page *pg)
-{
-	const char	*params[] = { db_i64(r, owner),
-			    lp->filters[MAPPING_FILTER_PATIENT],
-			    lp->has_after ? lp->after_key : NULL,
-			    lp->has_after ? db_i64(r, lp->after_id) : NULL,
-			    db_i64(r, lp->limit + 1), db_i64(r, lp->offset),
-			    lp->filters[MAPPING_FILTER_DOCTOR] };
-	PGresult	*res;
-	enum db_status	 st;
-	int		 i, n;
-
-	st = db_exec(r, &stmts[STMT_LIST + lp->sort * 2 + (lp->desc != 0)],
-	    params, &res, NULL);
-	if (st != DB_OK)
-		return st;
-	n = db_page(res, PQntuples(res), lp, key_col[lp->sort], pg);
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
-	for (i = 0; i < n; i++)
-			mapping_row(res, i, &(*rows)[i], 0);
-	return DB_OK;
-}
-
-enum db_status
-db_mapping_count(struct req *r, int64_t owner, const struct list_params *lp,
-    int64_t *total)
-{
-	const char	*params[] = { db_i64(r, owner),
-			    lp->filters[MAPPING_FILTER_PATIENT],
-			    lp->filters[MAPPING_FILTER_DOCTOR] };
-	PGresult	*res;
-	enum db_status	 st;
-
-	if ((st = db_exec(r, &stmts[STMT_COUNT], params, &res, NULL)) != DB_OK)
-		return st;
-	*total = db_int(res, 0, 0);
-	return DB_OK;
-}
-
-enum db_status
-db_mapping_list_by_patient(struct req *r, int64_t owner, int64_t patient_id,
-    const struct list_params *lp, struct mapped_doctor **rows,
-    struct page *pg)
-{
-	const char	*params[] = { db_i64(r, owner), db_i64(r, patient_id),
-			    lp->has_after ? lp->after_key : NULL,
-			    lp->has_after ? db_i64(r, lp->after_id) : NULL,
-			    db_i64(r, lp->limit + 1), db_i64(r, lp->offset) };
-	PGresult	*res;
-	enum db_status	 st;
-	int		 i, n, got;
-
-	st = db_exec(r, &stmts[STMT_LIST_BY_PATIENT + lp->sort * 2 +
-	    (lp->desc != 0)], params, &res, NULL);
-	if (st != DB_OK)
-		return st;
-	got = PQntuples(res);
-	if (got == 0)
-		return DB_NOTFOUND;
-	/* The patient's row with no doctor joined: an empty page. */
-	if (got == 1 && PQgetisnull(res, 0, 0))
-		got = 0;
-	n = db_page(res, got, lp, mapped_key_col[lp->sort], pg);
-	*rows = arena_alloc(r->arena, sizeof(**rows) * (size_t)(n + 1));
-	for (i = 0; i < n; i++)
-			mapped_row(res, i, &(*rows)[i]);
-	return DB_OK;
-}
-
-enum db_status
-db_mapping_count_by_patient(struct req *r, int64_t owner, int64_t patient_id,
-    int64_t *total)
-{
-	const char	*params[] = { db_i64(r, owner),
-			    db_i64(r, patient_id) };
-	PGresult	*res;
-	enum db_status	 st;
-
-	if ((st = db_exec(r, &stmts[STMT_COUNT_BY_PATIENT], params, &res,
-	    NULL)) != DB_OK)
-		return st;
-	*total = db_int(res, 0, 0);
-	return DB_OK;
 }

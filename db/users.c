@@ -2,11 +2,9 @@
  * Queries for users, token revocation and login throttling.
  */
 #include <stdlib.h>
-#include <string.h>
 
 #include "conf.h"
 #include "dbpriv.h"
-#include "req.h"
 #include "users.h"
 
 /*
@@ -17,11 +15,11 @@
  *
  * The audit row of an account event: AUDIT_USER(head, action, tail) is an
  * INSERT whose source is head action tail, which supply the user id, the
- * action, the resource id (the user's) and the status.
+ * action, the resource id (the user's) and the outcome.
  */
 #define AUDIT_USER(head, action, tail)					\
 	"INSERT INTO audit_events (user_id, action, resource_type, "	\
-	"resource_id, status) " head action ", 'user', " tail
+	"resource_id, outcome) " head action ", 'user', " tail
 
 #define USER_COLS "id, name, email, password_hash, tokens_valid_after, " \
 	DB_USEC("created_at") ", " DB_USEC("updated_at")
@@ -45,50 +43,53 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "WITH u AS (INSERT INTO users (name, email, password_hash) "
 	    "  VALUES ($1, $2, $3) RETURNING *), "
 	    "audit AS (" AUDIT_USER("SELECT id, ", "'register'",
-	    "id, 201 FROM u") ") SELECT " USER_COLS " FROM u", 3, 0, 0 },
+	    "id, 'created' FROM u") ") SELECT " USER_COLS " FROM u", 3, 0, NULL, 0 },
 	[STMT_USER_GET_BY_EMAIL] = { "user_get_by_email",
-	    "SELECT " USER_COLS " FROM users WHERE lower(email) = $1", 1, 0, 0 },
+	    "SELECT " USER_COLS " FROM users WHERE lower(email) = $1", 1, 0, NULL, 0 },
 	[STMT_USER_GET] = { "user_get",
-	    "SELECT " USER_COLS " FROM users WHERE id = $1", 1, 0, 0 },
+	    "SELECT " USER_COLS " FROM users WHERE id = $1", 1, 0, NULL, 0 },
 	[STMT_USER_REVOKE_TOKEN] = { "user_revoke_token",
 	    "WITH expired AS (DELETE FROM revoked_tokens "
 	    "WHERE expires_at < now()), "
-	    "audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'", "$1, 204)") ") "
-	    "INSERT INTO revoked_tokens (jti, user_id, expires_at) "
+	    "audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'", "$1, 'revoked')")
+	    ") INSERT INTO revoked_tokens (jti, user_id, expires_at) "
 	    "VALUES ($2, $1, to_timestamp($3)) ON CONFLICT (jti) DO NOTHING",
-	    3, 0, 0 },
+	    3, 0, NULL, 0 },
 	[STMT_USER_REVOKE_ALL] = { "user_revoke_all",
 	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'",
-	    "$1, 204)") ") "
+	    "$1, 'revoked')") ") "
 	    "UPDATE users SET tokens_valid_after = "
 	    "greatest(tokens_valid_after + 1, $2), keep_jti = NULL "
-	    "WHERE id = $1", 2, 0, 0 },
+	    "WHERE id = $1", 2, 0, NULL, 0 },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
 	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'password_change'",
-	    "$1, 204)") "), "
+	    "$1, 'changed')") "), "
 	    "cleared AS (DELETE FROM login_failures "
 	    "  WHERE email = $5 AND address = $6) "
 	    "UPDATE users SET password_hash = $2, tokens_valid_after = "
 	    "greatest(tokens_valid_after + 1, $3), keep_jti = $4, "
-	    "updated_at = now() WHERE id = $1", 6, 0, 0 },
+	    "updated_at = now() WHERE id = $1", 6, 0, NULL, 0 },
 	/* Checks the windows and counts the attempt: 004_login_attempts.sql. */
 	[STMT_LOGIN_ATTEMPT] = { "login_attempt",
 	    "SELECT * FROM app_login_attempt($1, $2, $3, $4, $5, $6, $7)",
-	    7, 0, 0 },
+	    7, 0, NULL, 0 },
 	[STMT_LOGIN_FAILED] = { "login_failed",
 	    "WITH expired AS (DELETE FROM login_failures "
 	    "  WHERE at < now() - make_interval(secs => $2)) "
 	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
-	    "resource_id, status) "
-	    "VALUES ($3, $1, 'login_failed', 'user', $3, 401)", 3, 0, 0 },
+	    "resource_id, outcome) "
+	    "VALUES ($3, $1, 'login_failed', 'user', $3, 'denied')", 3, 0,
+	    NULL, 0 },
 	[STMT_LOGIN_REFUSED] = { "login_refused",
 	    "INSERT INTO audit_events (user_id, email, action, resource_type, "
-	    "resource_id, status) "
-	    "VALUES ($2, $1, 'login_failed', 'user', $2, 429)", 2, 0, 0 },
+	    "resource_id, outcome) "
+	    "VALUES ($2, $1, 'login_failed', 'user', $2, 'throttled')", 2, 0,
+	    NULL, 0 },
 	[STMT_LOGIN_SUCCEEDED] = { "login_succeeded",
 	    "WITH cleared AS (DELETE FROM login_failures "
 	    "  WHERE email = $1 AND address = $2) "
-	    AUDIT_USER("VALUES ($3, ", "'login'", "$3, 200)"), 3, 0, 0 },
+	    AUDIT_USER("VALUES ($3, ", "'login'", "$3, 'granted')"), 3, 0,
+	    NULL, 0 },
 };
 
 static void
@@ -105,13 +106,13 @@ user_row(PGresult *res, struct user *u)
 
 /* Runs a statement that returns at most one user. */
 static enum db_status
-user_query(struct req *r, enum stmt s, const char *const *params,
+user_query(struct db_ctx *ctx, enum stmt s, const char *const *params,
     struct user *u)
 {
 	PGresult	*res;
 	enum db_status	 st;
 
-	if ((st = db_exec(r, &stmts[s], params, &res, NULL)) != DB_OK)
+	if ((st = db_exec(ctx, &stmts[s], params, &res)) != DB_OK)
 		return st;
 	if (PQntuples(res) == 0)
 		return DB_NOTFOUND;
@@ -119,118 +120,121 @@ user_query(struct req *r, enum stmt s, const char *const *params,
 	return DB_OK;
 }
 
+/* Runs a statement whose result is only its status. */
+static enum db_status
+command(struct db_ctx *ctx, enum stmt s, const char *const *params)
+{
+	PGresult	*res;
+
+	return db_exec(ctx, &stmts[s], params, &res);
+}
+
 enum db_status
-db_user_create(struct req *r, const char *name, const char *email,
+db_user_create(struct db_ctx *ctx, const char *name, const char *email,
     const char *hash, struct user *u)
 {
 	const char	*params[] = { name, email, hash };
 
-	return user_query(r, STMT_USER_CREATE, params, u);
+	return user_query(ctx, STMT_USER_CREATE, params, u);
 }
 
 enum db_status
-db_user_get_by_email(struct req *r, const char *email, struct user *u)
+db_user_get_by_email(struct db_ctx *ctx, const char *email, struct user *u)
 {
 	const char	*params[] = { email };
 
-	return user_query(r, STMT_USER_GET_BY_EMAIL, params, u);
+	return user_query(ctx, STMT_USER_GET_BY_EMAIL, params, u);
 }
 
 enum db_status
-db_user_get(struct req *r, int64_t id, struct user *u)
+db_user_get(struct db_ctx *ctx, struct user *u)
 {
-	const char	*params[] = { db_i64(r, id) };
+	const char	*params[] = { db_i64(ctx, ctx->user_id) };
 
-	return user_query(r, STMT_USER_GET, params, u);
+	return user_query(ctx, STMT_USER_GET, params, u);
 }
 
 enum db_status
-db_user_revoke_token(struct req *r, int64_t id, const char *jti,
-    int64_t exp)
+db_user_revoke_token(struct db_ctx *ctx, int64_t exp)
 {
-	const char	*params[] = { db_i64(r, id), jti, db_i64(r, exp) };
-	PGresult	*res;
+	const char	*params[] = { db_i64(ctx, ctx->user_id), ctx->jti,
+			    db_i64(ctx, exp) };
 
-	return db_exec(r, &stmts[STMT_USER_REVOKE_TOKEN], params, &res, NULL);
+	return command(ctx, STMT_USER_REVOKE_TOKEN, params);
 }
 
 enum db_status
-db_user_revoke_all(struct req *r, int64_t id, int64_t now)
+db_user_revoke_all(struct db_ctx *ctx, int64_t now)
 {
-	const char	*params[] = { db_i64(r, id), db_i64(r, now) };
-	PGresult	*res;
+	const char	*params[] = { db_i64(ctx, ctx->user_id),
+			    db_i64(ctx, now) };
 
-	return db_exec(r, &stmts[STMT_USER_REVOKE_ALL], params, &res, NULL);
+	return command(ctx, STMT_USER_REVOKE_ALL, params);
 }
 
 enum db_status
-db_user_set_password(struct req *r, int64_t id, const char *hash,
-    int64_t now, const char *keep_jti, const char *email, const char *address)
+db_user_set_password(struct db_ctx *ctx, const char *hash, int64_t now,
+    const char *email)
 {
-	const char	*params[] = { db_i64(r, id), hash, db_i64(r, now),
-			    keep_jti, email, address };
-	PGresult	*res;
+	const char	*params[] = { db_i64(ctx, ctx->user_id), hash,
+			    db_i64(ctx, now), ctx->jti, email,
+			    ctx->client_address };
 
-	return db_exec(r, &stmts[STMT_USER_SET_PASSWORD], params, &res, NULL);
+	return command(ctx, STMT_USER_SET_PASSWORD, params);
 }
 
 enum db_status
-db_login_attempt(struct req *r, const char *email, const char *address,
+db_login_attempt(struct db_ctx *ctx, const char *email,
     const struct conf *c, struct throttle *t)
 {
-	const char	*params[] = { email, address,
-			    db_i64(r, c->throttle_window),
-			    db_i64(r, c->throttle_account_window),
-			    db_i64(r, c->throttle_pair_max),
-			    db_i64(r, c->throttle_addr_max),
-			    db_i64(r, c->throttle_account_max) };
+	const char	*params[] = { email, ctx->client_address,
+			    db_i64(ctx, c->throttle_window),
+			    db_i64(ctx, c->throttle_account_window),
+			    db_i64(ctx, c->throttle_pair_max),
+			    db_i64(ctx, c->throttle_addr_max),
+			    db_i64(ctx, c->throttle_account_max) };
 	PGresult	*res;
 	enum db_status	 st;
 	int		 i;
 
-	st = db_exec(r, &stmts[STMT_LOGIN_ATTEMPT], params, &res, NULL);
+	st = db_exec(ctx, &stmts[STMT_LOGIN_ATTEMPT], params, &res);
 	if (st != DB_OK)
 		return st;
 	for (i = 0; i < 4; i++)
-		if (db_text(res, 0, i) == NULL)
-			t->v[i] = 0;
-		else
-			t->v[i] = db_int(res, 0, i);
+		t->v[i] = db_text(res, 0, i) != NULL ? db_int(res, 0, i) : 0;
 	return DB_OK;
 }
 
 /* The user id as a parameter: NULL for an email no user has. */
 static const char *
-user_param(struct req *r, int64_t user_id)
+user_param(struct db_ctx *ctx, int64_t user_id)
 {
-	return user_id != 0 ? db_i64(r, user_id) : NULL;
+	return user_id != 0 ? db_i64(ctx, user_id) : NULL;
 }
 
 enum db_status
-db_login_failed(struct req *r, const char *email, int keep, int64_t user_id)
-{
-	const char	*params[] = { email, db_i64(r, keep),
-			    user_param(r, user_id) };
-	PGresult	*res;
-
-	return db_exec(r, &stmts[STMT_LOGIN_FAILED], params, &res, NULL);
-}
-
-enum db_status
-db_login_refused(struct req *r, const char *email, int64_t user_id)
-{
-	const char	*params[] = { email, user_param(r, user_id) };
-	PGresult	*res;
-
-	return db_exec(r, &stmts[STMT_LOGIN_REFUSED], params, &res, NULL);
-}
-
-enum db_status
-db_login_succeeded(struct req *r, const char *email, const char *address,
+db_login_failed(struct db_ctx *ctx, const char *email, int keep,
     int64_t user_id)
 {
-	const char	*params[] = { email, address, db_i64(r, user_id) };
-	PGresult	*res;
+	const char	*params[] = { email, db_i64(ctx, keep),
+			    user_param(ctx, user_id) };
 
-	return db_exec(r, &stmts[STMT_LOGIN_SUCCEEDED], params, &res, NULL);
+	return command(ctx, STMT_LOGIN_FAILED, params);
+}
+
+enum db_status
+db_login_refused(struct db_ctx *ctx, const char *email, int64_t user_id)
+{
+	const char	*params[] = { email, user_param(ctx, user_id) };
+
+	return command(ctx, STMT_LOGIN_REFUSED, params);
+}
+
+enum db_status
+db_login_succeeded(struct db_ctx *ctx, const char *email, int64_t user_id)
+{
+	const char	*params[] = { email, ctx->client_address,
+			    db_i64(ctx, user_id) };
+
+	return command(ctx, STMT_LOGIN_SUCCEEDED, params);
 }

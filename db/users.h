@@ -10,7 +10,6 @@
 #include "db.h"
 
 struct conf;
-struct req;
 
 struct user {
 	int64_t		 id;
@@ -35,46 +34,46 @@ struct throttle {
 #define THROTTLE_USER_ID	3
 
 /* Inserts a user; DB_CONFLICT when the email is taken in any case. */
-enum db_status	db_user_create(struct req *, const char *name,
+enum db_status	db_user_create(struct db_ctx *, const char *name,
 		    const char *email, const char *hash, struct user *);
 /* DB_NOTFOUND when no user has this (lower-case) email. */
-enum db_status	db_user_get_by_email(struct req *, const char *email,
+enum db_status	db_user_get_by_email(struct db_ctx *, const char *email,
 		    struct user *);
-enum db_status	db_user_get(struct req *, int64_t id, struct user *);
-/* Revokes one token until exp (seconds); drops expired revocations. */
-enum db_status	db_user_revoke_token(struct req *, int64_t id,
-		    const char *jti, int64_t exp);
-/* Refuses every token issued up to now (seconds). */
-enum db_status	db_user_revoke_all(struct req *, int64_t id, int64_t now);
+/* The acting user; DB_NOTFOUND when it is gone. */
+enum db_status	db_user_get(struct db_ctx *, struct user *);
+/* Revokes the acting token until exp (seconds); drops expired
+ * revocations. */
+enum db_status	db_user_revoke_token(struct db_ctx *, int64_t exp);
+/* Refuses every token of the acting user issued up to now (seconds). */
+enum db_status	db_user_revoke_all(struct db_ctx *, int64_t now);
 /*
- * Sets the hash and refuses every token up to now except keep_jti.  Like a
- * login, the right password clears the failures of email from address.
+ * Sets the acting user's hash and refuses every token up to now except
+ * the acting one.  Like a login, the right password clears the failures
+ * of email from the client's address.
  */
-enum db_status	db_user_set_password(struct req *, int64_t id,
-		    const char *hash, int64_t now, const char *keep_jti,
-		    const char *email, const char *address);
+enum db_status	db_user_set_password(struct db_ctx *, const char *hash,
+		    int64_t now, const char *email);
 
 /*
- * Checks the throttle windows (conf's limits) for email from address and,
- * when none is full, counts the attempt as a failure until a right
- * password clears it: checking and counting in one step is what keeps
- * concurrent guesses within the limits.
+ * Checks the throttle windows (conf's limits) for email from the client's
+ * address and, when none is full, counts the attempt as a failure until a
+ * right password clears it: checking and counting in one step is what
+ * keeps concurrent guesses within the limits.
  */
-enum db_status	db_login_attempt(struct req *, const char *email,
-		    const char *address, const struct conf *,
-		    struct throttle *);
+enum db_status	db_login_attempt(struct db_ctx *, const char *email,
+		    const struct conf *, struct throttle *);
 /*
  * Audits a wrong password (its failure was counted by db_login_attempt);
  * drops failures older than keep seconds.  user_id is the email's user, 0
  * when none.
  */
-enum db_status	db_login_failed(struct req *, const char *email, int keep,
+enum db_status	db_login_failed(struct db_ctx *, const char *email, int keep,
 		    int64_t user_id);
-/* Records the audit row of a login refused by the throttle (429). */
-enum db_status	db_login_refused(struct req *, const char *email,
+/* Records the audit row of a login refused by the throttle. */
+enum db_status	db_login_refused(struct db_ctx *, const char *email,
 		    int64_t user_id);
 /* A successful login clears the pair's failures and is audited. */
-enum db_status	db_login_succeeded(struct req *, const char *email,
-		    const char *address, int64_t user_id);
+enum db_status	db_login_succeeded(struct db_ctx *, const char *email,
+		    int64_t user_id);
 
 #endif

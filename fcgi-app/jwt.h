@@ -52,10 +52,4 @@ enum jwt_status	 jwt_verify(const char *token, size_t len,
 /* Fills jti with a fresh random id (22 base64url characters). */
 int		 jwt_new_jti(char jti[JWT_JTI_MAX + 1]);
 
-/* base64url without padding; dst needs 4 * ceil(n / 3) + 1 bytes. */
-size_t		 b64url_encode(char *dst, const unsigned char *src, size_t n);
-/* Returns the decoded length, or -1 on a bad character or length.  dst
- * needs 3 * len / 4 + 3 bytes. */
-long		 b64url_decode(unsigned char *dst, const char *src, size_t len);
-
 #endif

@@ -2,7 +2,9 @@
  * Query strings of list endpoints: limit, offset, sort, filters and the
  * opaque "after" cursor that keyset paging follows (API.md "Collections").
  * Each collection describes what it accepts in one struct list_spec; the
- * parser turns a query string into typed struct list_params or field errors.
+ * parser (query.c) turns a query string into a typed struct page_query
+ * (lib/page.h) or field errors; cursor.c makes and reads cursors, link.c
+ * the Link header.
  */
 #ifndef LIST_H
 #define LIST_H
@@ -10,12 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page.h"
+
 struct arena;
 struct field_errors;
-
-#define LIST_LIMIT_DEFAULT	50
-#define LIST_LIMIT_MAX		200
-#define LIST_FILTERS_MAX	4
 
 enum sort_key_type {
 	SK_INT,		/* bigint column; cursor key is its decimal text */
@@ -31,12 +31,14 @@ struct sort_spec {
 enum filter_type {
 	FILT_TEXT,	/* any text up to maxlen code points */
 	FILT_ID,	/* a positive 63-bit integer (valid_id) */
+	FILT_ENUM,	/* one of choices, exactly */
 };
 
 struct filter_spec {
 	const char		*name;	/* query parameter: "q", "specialization" */
 	enum filter_type	 type;
 	size_t			 maxlen;
+	const char *const	*choices;	/* FILT_ENUM: NULL-terminated */
 };
 
 struct list_spec {
@@ -47,17 +49,6 @@ struct list_spec {
 	size_t				 nfilters;
 };
 
-struct list_params {
-	int64_t		 limit;
-	int64_t		 offset;
-	size_t		 sort;		/* index into spec->sorts */
-	int		 desc;
-	const char	*filters[LIST_FILTERS_MAX]; /* NULL when absent */
-	int		 has_after;
-	const char	*after_key;	/* text form as in enum sort_key_type */
-	int64_t		 after_id;
-};
-
 /*
  * Parses query (the raw QUERY_STRING, may be NULL) for a collection.
  * Percent-decodes, rejects unknown parameters, repeated parameters, bad
@@ -66,7 +57,7 @@ struct list_params {
  * Returns 0, or -1 with one entry per bad parameter appended to errs.
  */
 int		 list_parse(struct arena *, const char *query,
-		    const struct list_spec *, struct list_params *,
+		    const struct list_spec *, struct page_query *,
 		    struct field_errors *errs);
 
 /*
@@ -74,15 +65,20 @@ int		 list_parse(struct arena *, const char *query,
  * (text form) and whose id is id, bound to p's sort and filters.
  */
 char		*list_cursor(struct arena *, const struct list_spec *,
-		    const struct list_params *, const char *key, int64_t id);
+		    const struct page_query *, const char *key, int64_t id);
+/*
+ * Checks cursor c[0..clen) against p's sort, direction and filters and
+ * sets p->has_after, p->after_key and p->after_id.  Returns 0 or -1.
+ */
+int		 list_cursor_parse(struct arena *, const char *c, size_t clen,
+		    const struct list_spec *, struct page_query *);
 
 /*
  * Builds the RFC 8288 Link header value for path (e.g. "/api/patients"):
- * rel="first" always, rel="next" when next_cursor is not NULL.  Both keep
- * the limit, sort and filters of p.
+ * rel="first" always, rel="next" when next_cursor is not NULL.
  */
 char		*list_link(struct arena *, const char *path,
-		    const struct list_spec *, const struct list_params *,
+		    const struct list_spec *, const struct page_query *,
 		    const char *next_cursor);
 
 /*
@@ -91,5 +87,10 @@ char		*list_link(struct arena *, const char *path,
  */
 char		*query_decode(struct arena *, const char *s, size_t len,
 		    size_t *outlen);
+/*
+ * An optional '-' and one or more decimal digits that fit in int64_t; no
+ * spaces or '+', unlike strtoll().  Returns 0 and sets *out, or -1.
+ */
+int		 list_int64(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -25,9 +25,7 @@
 #include <fcgiapp.h>
 
 #include "conf.h"
-#include "db.h"
 #include "log.h"
-#include "password.h"
 #include "pool.h"
 #include "route.h"
 
@@ -97,7 +95,7 @@ print_routes(void)
 {
 	const struct route	*rt;
 
-	for (rt = routes; rt->method != NULL; rt++)
+	for (rt = app.routes; rt->method != NULL; rt++)
 		printf("%s %s %s\n", rt->method, rt->pattern,
 		    rt->auth == AUTH_USER ? "user" : "public");
 }
@@ -136,14 +134,15 @@ main(int argc, char *argv[])
 		usage();
 
 	if (conf_load(&conf, conf_file, !migrate_only, err,
-	    sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || app.check(&conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "medrec: configuration error: %s\n", err);
+		conf_wipe(&conf);
 		return 78;	/* EX_CONFIG */
 	}
 	log_init(conf.log_format);
 
 	if (migrate_only || conf.auto_migrate) {
-		rc = db_migrate(&conf);
+		rc = app.migrate(&conf);
 		if (rc == -1 || migrate_only) {
 			conf_wipe(&conf);
 			return rc == -1 ? 1 : 0;
@@ -178,9 +177,7 @@ main(int argc, char *argv[])
 		return 1;
 	no_core_dumps();
 
-	/* Make the dummy hash for unknown emails once, here, so that every
-	 * worker inherits it and no login pays for it. */
-	(void)password_verify("", 0, NULL, conf.bcrypt_cost);
+	app.prefork(&conf);
 
 	rc = pool_run(&conf, conf_file, fd);
 	close(fd);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "route.h"
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	10000
@@ -177,10 +178,11 @@ reload(struct conf *c, const char *conf_file, int fd, struct slot *slots,
 	char			 err[512];
 	int			 i;
 
-	if (conf_load(&next, conf_file, 1, err, sizeof(err)) == -1) {
-		log_msg(NULL, "error", "reload refused, keeping the running "
-		    "configuration: %s", err);
-		return slots;
+	if (conf_load(&next, conf_file, 1, err, sizeof(err)) == -1)
+		goto refused;
+	if (app.check(&next, err, sizeof(err)) == -1) {
+		conf_wipe(&next);
+		goto refused;
 	}
 	/* The socket stays: changing LISTEN needs a restart. */
 	memcpy(next.listen, c->listen, sizeof(next.listen));
@@ -207,6 +209,10 @@ reload(struct conf *c, const char *conf_file, int fd, struct slot *slots,
 	free(slots);
 	*n = c->workers;
 	return fresh;
+refused:
+	log_msg(NULL, "error", "reload refused, keeping the running "
+	    "configuration: %s", err);
+	return slots;
 }
 
 int

@@ -16,6 +16,10 @@ struct conf;
  */
 int	pool_run(struct conf *, const char *conf_file, int fd);
 
+/* Logs the access line of a request that has been answered (access.c). */
+struct req;
+void	log_request(const struct req *, double ms);
+
 /* The worker's loop: serves requests on fd until told to stop or
  * max_requests is reached.  Never returns. */
 void	worker_run(const struct conf *, int fd) __attribute__((noreturn));

@@ -39,6 +39,7 @@ struct req {
 
 	int64_t			 user_id;	/* 0: anonymous */
 	struct jwt_claims	 claims;	/* valid when user_id != 0 */
+	void			*app;		/* the application's state */
 
 	int			 status;	/* 0 until a reply is set */
 	struct buf		 headers;	/* "Name: value\r\n" lines */
@@ -59,6 +60,9 @@ void		 reqid_new(char id[REQID_MAX + 1]);
 /* Adds a response header; value is formatted. */
 void		 resp_header(struct req *, const char *name, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
+
+/* Removes every header called name (any case) that was added. */
+void		 resp_header_remove(struct req *, const char *name);
 
 /*
  * The replies.  Each sets the status and body and returns the status so a

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rand.h>
 
@@ -72,6 +73,25 @@ resp_header(struct req *r, const char *name, const char *fmt, ...)
 	buf_vprintf(&r->headers, fmt, ap);
 	va_end(ap);
 	buf_add(&r->headers, "\r\n", 2);
+}
+
+void
+resp_header_remove(struct req *r, const char *name)
+{
+	struct buf	*h = &r->headers;
+	size_t		 n = strlen(name), i = 0, end;
+	char		*line, *nl;
+
+	while (i < h->len) {
+		line = h->data + i;
+		nl = memchr(line, '\n', h->len - i);
+		end = nl != NULL ? (size_t)(nl - h->data) + 1 : h->len;
+		if (strncasecmp(line, name, n) == 0 && line[n] == ':') {
+			memmove(line, h->data + end, h->len - end + 1);
+			h->len -= end - i;
+		} else
+			i = end;
+	}
 }
 
 const char *

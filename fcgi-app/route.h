@@ -23,12 +23,17 @@ enum route_body {
 	BODY_JSON,	/* application/json required (415 otherwise) */
 };
 
+/*
+ * arg is what a generic handler serves (a resource, a collection), which
+ * it finds as r->route->arg; NULL for the others.
+ */
 struct route {
 	const char	*method;
 	const char	*pattern;
 	handler_fn	 handler;
 	enum route_auth	 auth;
 	enum route_body	 body;
+	const void	*arg;
 };
 
 enum route_status {
@@ -37,8 +42,34 @@ enum route_status {
 	ROUTE_BAD_METHOD,	/* 405; allow lists the path's methods */
 };
 
-/* The service's routes, ended by a row with a NULL method. */
-extern const struct route	routes[];
+struct conf;
+
+/*
+ * What the pool knows of the application (handlers/app.c): its routes, and
+ * the hooks it runs at the points of a process's life, the way nginx's core
+ * knows a module only through its ngx_module_t.
+ */
+struct app {
+	/* The routes, ended by a row with a NULL method; nroutes rows. */
+	const struct route	*routes;
+	size_t			 nroutes;
+	/* Checks settings conf_load() leaves alone: 0, or -1 with err. */
+	int	(*check)(const struct conf *, char *err, size_t errlen);
+	/* Brings the database schema up to date: 0, or -1 after logging. */
+	int	(*migrate)(const struct conf *);
+	/* In the master, before the first fork: work workers inherit. */
+	void	(*prefork)(const struct conf *);
+	/* In each worker, at its start and its end. */
+	void	(*worker_init)(const struct conf *);
+	void	(*worker_fini)(void);
+	/*
+	 * Before an AUTH_USER route's handler: 0 when the caller is who it
+	 * says, else the status of the answer it set (401).
+	 */
+	int	(*authenticate)(struct req *);
+};
+
+extern const struct app		app;
 
 /*
  * Finds the row of table for method and path.  HEAD matches GET rows.  On

@@ -3,12 +3,10 @@
  * raw bytes of a JSON body, checks them against a resource's field-spec
  * table and hands back trimmed, typed arena copies, or a list naming every
  * bad field at once; valid_id() is the one parser of path and query ids.
- * Handlers and db/ never look at client text that has not come through here.
+ * A handler reads a body's values only from here.
  *
- * cJSON does the parsing; the checks around it cover what it lets through:
- * bytes that are not UTF-8, raw control characters, a \u0000 escape (which
- * would silently cut its C string short) and lone surrogate escapes (which
- * would fail the whole parse with no field to name).
+ * cJSON does the parsing, after jsontext.c has checked the text for what
+ * cJSON lets through or stumbles on.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -17,6 +15,8 @@
 #include <cjson/cJSON.h>
 
 #include "arena.h"
+#include "jsontext.h"
+#include "utf8.h"
 #include "valid.h"
 
 /* The largest integer a JSON number (an IEEE double) holds exactly. */
@@ -25,13 +25,6 @@
 /* How many unknown field names one answer lists; see valid_body(). */
 #define EXTRA_MAX	20
 
-/*
- * Bytes that scan_body() writes over a \u0000 or lone-surrogate escape.
- * Neither can occur in well-formed UTF-8, so after the body has passed
- * utf8_valid() they can only have come from there.
- */
-#define MARK_NUL	0xFF
-#define MARK_SURROGATE	0xFE
 
 #define MSG_NUL		"must not contain a NUL character"
 #define MSG_SURROGATE	"must not contain a lone UTF-16 surrogate"
@@ -68,85 +61,6 @@ field_error_add(struct arena *a, struct field_errors *e, const char *field,
 	e->n++;
 }
 
-/*
- * Follows the Unicode standard's table of well-formed byte sequences
- * (Table 3-7): the second byte's range shuts out overlongs (E0, F0),
- * surrogates (ED) and code points above U+10FFFF (F4).
- */
-int
-utf8_valid(const char *str, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)str;
-	unsigned char		 c, lo, hi;
-	size_t			 i, k, n;
-
-	for (i = 0; i < len; i += n + 1) {
-		c = s[i];
-		n = 0;
-		if (c < 0x80)
-			continue;
-		lo = 0x80;
-		hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF)
-			n = 1;
-		else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else
-			return 0;
-		if (len - i - 1 < n || s[i + 1] < lo || s[i + 1] > hi)
-			return 0;
-		for (k = 2; k <= n; k++)
-			if ((s[i + k] & 0xC0) != 0x80)
-				return 0;
-	}
-	return 1;
-}
-
-size_t
-utf8_count(const char *s, size_t len)
-{
-	size_t	 i, n = 0;
-
-	/* Every code point has exactly one byte that is not 10xxxxxx. */
-	for (i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xC0) != 0x80)
-			n++;
-	return n;
-}
-
-/* Decodes the code point at s, which must be well-formed UTF-8. */
-static size_t
-utf8_decode(const unsigned char *s, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] < 0xE0) {
-		*cp = (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
-		return 2;
-	}
-	if (s[0] < 0xF0) {
-		*cp = (uint32_t)(s[0] & 0x0F) << 12 |
-		    (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
-		return 3;
-	}
-	*cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
-	    (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
-	return 4;
-}
-
-/* Unicode's White_Space property: what a user cannot see at either end. */
 static int
 is_space(uint32_t cp)
 {
@@ -404,171 +318,6 @@ check_value(struct arena *a, const struct field_spec *sp, const cJSON *v,
 }
 
 static int
-hex4(const char *s, uint32_t *u)
-{
-	int	 i, c;
-
-	*u = 0;
-	for (i = 0; i < 4; i++) {
-		c = (unsigned char)s[i];
-		if (c >= '0' && c <= '9')
-			c -= '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			c = (c | 0x20) - 'a' + 10;
-		else
-			return -1;
-		*u = *u << 4 | (uint32_t)c;
-	}
-	return 0;
-}
-
-/*
- * Walks the JSON text s (a copy: it is changed) for what cJSON is too
- * lenient or too strict about.  Returns -1 on a raw control character,
- * which RFC 8259 allows only as white space between tokens (cJSON takes any
- * byte below 0x21 there, and any inside strings), and on a number outside
- * RFC 8259's grammar.  Overwrites each \u0000
- * escape with MARK_NUL bytes and each lone surrogate escape with
- * MARK_SURROGATE bytes, so that the field holding one can be named.
- */
-/*
- * Checks the JSON number that starts at s[i] against RFC 8259's grammar,
- * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and returns the index of
- * its last byte, or (size_t)-1.
- */
-static size_t
-number_end(const char *s, size_t len, size_t i)
-{
-#define DIGIT(k)	((k) < len && s[k] >= '0' && s[k] <= '9')
-	if (s[i] == '-')
-		i++;
-	if (!DIGIT(i))
-		return (size_t)-1;
-	if (s[i] == '0') {
-		i++;
-		if (DIGIT(i))
-			return (size_t)-1;
-	} else
-		while (DIGIT(i))
-			i++;
-	if (i < len && s[i] == '.') {
-		if (!DIGIT(i + 1))
-			return (size_t)-1;
-		for (i++; DIGIT(i); i++)
-			continue;
-	}
-	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < len && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (!DIGIT(i))
-			return (size_t)-1;
-		while (DIGIT(i))
-			i++;
-	}
-#undef DIGIT
-	return i - 1;
-}
-
-/*
- * 1 when the number literal s[from..to] is exactly an integer: every digit
- * that the exponent leaves after the decimal point is 0.  cJSON reads
- * 1e-400 and 150.00000000000000001 as the doubles 0 and 150, which would
- * pass for integers.
- */
-static int
-literal_is_integer(const char *s, size_t from, size_t to)
-{
-	char		 digits[64];
-	size_t		 i, n = 0, point;
-	long		 exp = 0, at;
-	int		 neg = 0, seen_point = 0;
-
-	point = 0;
-	for (i = from; i <= to && s[i] != 'e' && s[i] != 'E'; i++) {
-		if (s[i] == '-')
-			continue;
-		if (s[i] == '.') {
-			seen_point = 1;
-			continue;
-		}
-		if (n == sizeof(digits))
-			return 0;	/* far too precise for an id or an age */
-		digits[n++] = s[i];
-		if (!seen_point)
-			point++;
-	}
-	if (i <= to) {
-		for (i++; i <= to && (s[i] == '+' || s[i] == '-'); i++)
-			neg = s[i] == '-';
-		for (; i <= to; i++)
-			if ((exp = exp * 10 + (s[i] - '0')) > 1000)
-				exp = 1000;	/* far out of any range anyway */
-	}
-	at = (long)point + (neg ? -exp : exp);
-	for (i = 0; i < n; i++)
-		if ((long)i >= at && digits[i] != '0')
-			return 0;
-	return 1;
-}
-
-static int
-scan_body(char *s, size_t len)
-{
-	unsigned char	 c;
-	uint32_t	 u, u2;
-	size_t		 i;
-	int		 in_string = 0;
-
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 && (in_string ||
-		    (c != '\t' && c != '\n' && c != '\r')))
-			return -1;
-		if (!in_string) {
-			/* cJSON takes 01 and 1. as numbers; RFC 8259 does not. */
-			if (c == '-' || (c >= '0' && c <= '9')) {
-				size_t start = i;
-
-				if ((i = number_end(s, len, i)) == (size_t)-1)
-					return -1;
-				/* A fraction that a double would round to an
-				 * integer stays a fraction: 0.5, padded. */
-				if (!literal_is_integer(s, start, i) &&
-				    i - start >= 2) {
-					memset(s + start, ' ', i - start + 1);
-					memcpy(s + start, "0.5", 3);
-				}
-			}
-			in_string = c == '"';
-			continue;
-		}
-		if (c == '"')
-			in_string = 0;
-		if (c != '\\')
-			continue;
-		if (i + 1 < len && s[i + 1] != 'u') {
-			i++;	/* so \" and \\ are passed over whole */
-			continue;
-		}
-		if (len - i < 6 || hex4(s + i + 2, &u) == -1)
-			return -1;
-		if (u >= 0xD800 && u <= 0xDBFF && len - i >= 12 &&
-		    s[i + 6] == '\\' && s[i + 7] == 'u' &&
-		    hex4(s + i + 8, &u2) == 0 && u2 >= 0xDC00 && u2 <= 0xDFFF) {
-			i += 11;
-			continue;
-		}
-		if (u == 0)
-			memset(s + i, MARK_NUL, 6);
-		else if (u >= 0xD800 && u <= 0xDFFF)
-			memset(s + i, MARK_SURROGATE, 6);
-		i += 5;
-	}
-	return 0;
-}
-
-static int
 is_readonly(const char *key)
 {
 	size_t	 i;
@@ -621,7 +370,7 @@ valid_body(struct arena *a, const char *body, size_t len,
 	if (!utf8_valid(body, len))
 		return VALID_NOT_JSON;
 	text = arena_strndup(a, body, len);
-	if (scan_body(text, len) == -1)
+	if (json_text_scan(text, len) == -1)
 		return VALID_NOT_JSON;
 	/* len + 1 takes in the NUL, which is how cJSON knows that nothing
 	 * follows the value; its nesting limit stops deep bodies. */

@@ -79,10 +79,6 @@ enum valid_status valid_body(struct arena *, const char *body, size_t len,
 void		 field_error_add(struct arena *, struct field_errors *,
 		    const char *field, const char *message);
 
-/* 1 when s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
-int		 utf8_valid(const char *s, size_t len);
-/* Number of code points in well-formed UTF-8 s[0..len). */
-size_t		 utf8_count(const char *s, size_t len);
 
 /*
  * Parses a path or query id: a positive decimal integer that fits in 63 bits,

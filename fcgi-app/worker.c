@@ -25,8 +25,6 @@
 
 #include "conf.h"
 #include "cors.h"
-#include "db.h"
-#include "handlers.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -105,7 +103,7 @@ dispatch(struct req *r, FCGX_Stream *in)
 	const struct route	*rt;
 	char			 allow[128];
 
-	switch (route_find(routes, r->method, r->path, &rt, r->ids, allow,
+	switch (route_find(app.routes, r->method, r->path, &rt, r->ids, allow,
 	    sizeof(allow))) {
 	case ROUTE_NOT_FOUND:
 		cors_headers(r, NULL);
@@ -132,10 +130,10 @@ dispatch(struct req *r, FCGX_Stream *in)
 	}
 	if (rt->body == BODY_JSON && read_body(r, in) != 0)
 		return;
-	if (rt->auth == AUTH_USER && auth_require(r) != 0)
+	if (rt->auth == AUTH_USER && app.authenticate(r) != 0)
 		return;
 	if (rt->handler(r) == 0 || r->status == 0) {
-		log_msg(r, "error", "handler for %s %s set no status",
+		log_msg(r->id, "error", "handler for %s %s set no status",
 		    r->method, rt->pattern);
 		problem(r, 500, NULL);
 	}
@@ -220,7 +218,6 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 		reqid_new(r.id);
 
 	dispatch(&r, fr->in);
-	db_rollback(&r);	/* a transaction a handler left open */
 	respond(&r, fr->out);
 	/* FCGX_Finish_r frees the params that method and path point into. */
 	r.method = arena_strdup(a, r.method);
@@ -229,9 +226,11 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 		FCGX_Detach(fr);
 	FCGX_Finish_r(fr);
 	ms = now_ms() - t0;
-	metrics_request(r.route != NULL ? (int)(r.route - routes) : -1,
+	metrics_request(r.route != NULL ? (int)(r.route - app.routes) : -1,
 	    r.status, (uint64_t)(ms * 1000));
 	log_request(&r, ms);
+	/* Runs the request's cleanups, among them the rollback of a
+	 * transaction a handler left open. */
 	arena_reset(a);
 }
 
@@ -275,7 +274,7 @@ worker_run(const struct conf *c, int fd)
 		_exit(1);
 	}
 
-	db_open(c);
+	app.worker_init(c);
 	a = arena_new();
 	FCGX_InitRequest(&fr, fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	while (!stopping) {
@@ -314,6 +313,6 @@ worker_run(const struct conf *c, int fd)
 	}
 	FCGX_Free(&fr, 1);
 	arena_free(a);
-	db_close();
+	app.worker_fini();
 	_exit(0);
 }

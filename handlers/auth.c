@@ -11,7 +11,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common.h"
 #include "conf.h"
 #include "handlers.h"
 #include "json.h"
@@ -24,7 +23,7 @@
 
 #define CLOCK_LEEWAY	60	/* seconds of skew allowed on iat and nbf */
 
-static const struct field_spec register_spec[] = {
+const struct field_spec register_fields[] = {
 	{ "name",	F_STRING,	1, 100,	F_REQUIRED, NULL },
 	{ "email",	F_EMAIL,	0, 254,	F_REQUIRED, NULL },
 	{ "password",	F_PASSWORD,	8, 72,	F_REQUIRED, NULL },
@@ -33,13 +32,13 @@ enum { REG_NAME, REG_EMAIL, REG_PASSWORD };
 
 /* Login takes any password up to a sane size: the rules are for new ones,
  * and a long wrong one must fail like any other wrong one. */
-static const struct field_spec login_spec[] = {
+const struct field_spec login_fields[] = {
 	{ "email",	F_EMAIL,	0, 254,	F_REQUIRED, NULL },
 	{ "password",	F_PASSWORD,	1, 1024, F_REQUIRED, NULL },
 };
 enum { LOGIN_EMAIL, LOGIN_PASSWORD };
 
-static const struct field_spec password_spec[] = {
+const struct field_spec password_fields[] = {
 	{ "currentPassword", F_PASSWORD, 1, 1024, F_REQUIRED, NULL },
 	{ "newPassword",     F_PASSWORD, 8, 72,	  F_REQUIRED, NULL },
 };
@@ -92,8 +91,10 @@ reply_token(struct req *r, int status, const struct user *u)
 	claims.iat = r->now > u->tokens_valid_after ? r->now :
 	    u->tokens_valid_after + 1;
 	claims.exp = claims.iat + c->jwt_ttl;
-	if (jwt_new_jti(claims.jti) == -1)
+	if (jwt_new_jti(claims.jti) == -1) {
+		log_msg(r->id, "error", "no random bytes for a token id");
 		return problem(r, 500, NULL);
+	}
 	token = jwt_sign(r->arena, c->jwt_secret, c->jwt_secret_len, &claims);
 
 	buf_puts(&r->out, "{\"user\":");
@@ -139,7 +140,7 @@ auth_require(struct req *r)
 	 * the database at the start of each of the request's transactions,
 	 * in the same round trip as the handler's statement (app_begin in
 	 * db/migrations/002_security.sql); a refusal comes back as
-	 * DB_UNAUTHORIZED, which db_failed() answers with this 401.
+	 * DB_UNAUTHORIZED, which reply_db() answers with a 401.
 	 */
 	r->user_id = r->claims.sub;
 	return 0;
@@ -148,26 +149,26 @@ auth_require(struct req *r)
 int
 auth_register(struct req *r)
 {
-	struct field_value	 v[NFIELDS(register_spec)];
+	struct field_value	 v[NELEMS(register_fields)];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
 	enum db_status		 st;
 	int			 rc;
 
-	if ((rc = body_fields(r, register_spec, NFIELDS(register_spec),
+	if ((rc = body_fields(r, register_fields, NELEMS(register_fields),
 	    VALID_CREATE, v)))
 		return rc;
 	if (password_hash(v[REG_PASSWORD].s, v[REG_PASSWORD].len,
 	    r->conf->bcrypt_cost, hash) == -1) {
-		log_msg(r, "error", "password hashing failed");
+		log_msg(r->id, "error", "password hashing failed");
 		return problem(r, 500, NULL);
 	}
-	st = db_user_create(r, v[REG_NAME].s, v[REG_EMAIL].s, hash, &u);
+	st = db_user_create(req_db(r), v[REG_NAME].s, v[REG_EMAIL].s, hash,
+	    &u);
 	explicit_bzero(hash, sizeof(hash));
-	if (st == DB_CONFLICT)
-		return problem(r, 409, "a user with this email already exists");
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, "user", 0, "a user with this email "
+		    "already exists");
 	resp_header(r, "Location", "/api/auth/me");
 	return reply_token(r, 201, &u);
 }
@@ -186,18 +187,18 @@ throttle(struct req *r, const char *email)
 	enum db_status	 st;
 	int		 i;
 
-	st = db_login_attempt(r, email, r->remote_addr, r->conf, &t);
+	st = db_login_attempt(req_db(r), email, r->conf, &t);
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	/* The wait is that of the longest window that is full. */
 	for (i = THROTTLE_PAIR; i <= THROTTLE_ACCOUNT; i++)
 		if (t.v[i] > retry)
 			retry = t.v[i];
 	if (retry == 0)
 		return 0;
-	st = db_login_refused(r, email, t.v[THROTTLE_USER_ID]);
+	st = db_login_refused(req_db(r), email, t.v[THROTTLE_USER_ID]);
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	resp_header(r, "Retry-After", "%lld", (long long)retry);
 	return problem(r, 429, "too many failed logins, try again later");
 }
@@ -212,28 +213,28 @@ login_failed(struct req *r, const char *email, int64_t user_id)
 
 	keep = c->throttle_window > c->throttle_account_window ?
 	    c->throttle_window : c->throttle_account_window;
-	st = db_login_failed(r, email, keep, user_id);
+	st = db_login_failed(req_db(r), email, keep, user_id);
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	return 0;
 }
 
 int
 auth_login(struct req *r)
 {
-	struct field_value	 v[NFIELDS(login_spec)];
+	struct field_value	 v[NELEMS(login_fields)];
 	struct user		 u;
 	enum db_status		 st;
 	int			 rc, match;
 
-	if ((rc = body_fields(r, login_spec, NFIELDS(login_spec),
+	if ((rc = body_fields(r, login_fields, NELEMS(login_fields),
 	    VALID_CREATE, v)))
 		return rc;
 	if ((rc = throttle(r, v[LOGIN_EMAIL].s)))
 		return rc;
-	st = db_user_get_by_email(r, v[LOGIN_EMAIL].s, &u);
+	st = db_user_get_by_email(req_db(r), v[LOGIN_EMAIL].s, &u);
 	if (st != DB_OK && st != DB_NOTFOUND)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	/* Verify against a dummy hash so unknown emails take as long as
 	 * wrong passwords. */
 	match = password_verify(v[LOGIN_PASSWORD].s, v[LOGIN_PASSWORD].len,
@@ -244,9 +245,9 @@ auth_login(struct req *r)
 			return rc;
 		return problem(r, 401, "the email or password is wrong");
 	}
-	st = db_login_succeeded(r, v[LOGIN_EMAIL].s, r->remote_addr, u.id);
+	st = db_login_succeeded(req_db(r), v[LOGIN_EMAIL].s, u.id);
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	return reply_token(r, 200, &u);
 }
 
@@ -256,10 +257,10 @@ auth_me(struct req *r)
 	struct user	 u;
 	enum db_status	 st;
 
-	if ((st = db_user_get(r, r->user_id, &u)) == DB_NOTFOUND)
+	if ((st = db_user_get(req_db(r), &u)) == DB_NOTFOUND)
 		return unauthorized(r, 1, "the token's user no longer exists");
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	user_json(&r->out, &u);
 	return reply_json(r, 200);
 }
@@ -269,9 +270,9 @@ auth_logout(struct req *r)
 {
 	enum db_status	 st;
 
-	st = db_user_revoke_token(r, r->user_id, r->claims.jti, r->claims.exp);
+	st = db_user_revoke_token(req_db(r), r->claims.exp);
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	return reply_empty(r, 204);
 }
 
@@ -280,27 +281,27 @@ auth_logout_all(struct req *r)
 {
 	enum db_status	 st;
 
-	if ((st = db_user_revoke_all(r, r->user_id, r->now)) != DB_OK)
-		return db_failed(r, st);
+	if ((st = db_user_revoke_all(req_db(r), r->now)) != DB_OK)
+		return reply_db(r, st, NULL, 0, NULL);
 	return reply_empty(r, 204);
 }
 
 int
 auth_password(struct req *r)
 {
-	struct field_value	 v[NFIELDS(password_spec)];
+	struct field_value	 v[NELEMS(password_fields)];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
 	enum db_status		 st;
 	int			 rc;
 
-	if ((rc = body_fields(r, password_spec, NFIELDS(password_spec),
+	if ((rc = body_fields(r, password_fields, NELEMS(password_fields),
 	    VALID_CREATE, v)))
 		return rc;
-	if ((st = db_user_get(r, r->user_id, &u)) == DB_NOTFOUND)
+	if ((st = db_user_get(req_db(r), &u)) == DB_NOTFOUND)
 		return unauthorized(r, 1, "the token's user no longer exists");
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	/* A stolen token must not become a way to guess the password. */
 	if ((rc = throttle(r, u.email)))
 		return rc;
@@ -313,13 +314,12 @@ auth_password(struct req *r)
 	}
 	if (password_hash(v[PW_NEW].s, v[PW_NEW].len, r->conf->bcrypt_cost,
 	    hash) == -1) {
-		log_msg(r, "error", "password hashing failed");
+		log_msg(r->id, "error", "password hashing failed");
 		return problem(r, 500, NULL);
 	}
-	st = db_user_set_password(r, r->user_id, hash, r->now, r->claims.jti,
-	    u.email, r->remote_addr);
+	st = db_user_set_password(req_db(r), hash, r->now, u.email);
 	explicit_bzero(hash, sizeof(hash));
 	if (st != DB_OK)
-		return db_failed(r, st);
+		return reply_db(r, st, NULL, 0, NULL);
 	return reply_empty(r, 204);
 }

@@ -48,7 +48,7 @@ metrics_get(struct req *r)
 	struct buf	*b = &r->out;
 	const char	*route;
 	uint64_t	 n;
-	int		 i, s, total, busy;
+	int		 i, s, total, busy, known;
 
 	buf_puts(b, "# HELP medrec_requests_total Requests by route and "
 	    "status.\n# TYPE medrec_requests_total counter\n");
@@ -56,12 +56,11 @@ metrics_get(struct req *r)
 		for (s = 0; s < METRICS_STATUSES; s++) {
 			if ((n = load(&metrics->requests[i][s])) == 0)
 				continue;
-			route = i < METRICS_ROUTES && routes[i].method ?
-			    routes[i].pattern : "none";
+			known = (size_t)i < app.nroutes;
+			route = known ? app.routes[i].pattern : "none";
 			buf_printf(b, "medrec_requests_total{method=\"%s\","
-			    "route=\"%s\",status=\"", i < METRICS_ROUTES &&
-			    routes[i].method ? routes[i].method : "",
-			    route);
+			    "route=\"%s\",status=\"",
+			    known ? app.routes[i].method : "", route);
 			if (metrics_statuses[s] != 0)
 				buf_printf(b, "%d", metrics_statuses[s]);
 			else

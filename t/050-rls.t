@@ -234,12 +234,12 @@ refused(as_app($bob->{id}, "SET row_security = off;\n"
 # What the service's role may not do at all.
 
 my $ev = row_of("SELECT max(id) FROM audit_events WHERE user_id = $bob->{id}");
-my $ev_row_sql = "SELECT id || ':' || action || ':' || status || ':' || "
+my $ev_row_sql = "SELECT id || ':' || action || ':' || outcome || ':' || "
     . "coalesce(request_id, '') FROM audit_events WHERE user_id = $bob->{id} "
     . 'ORDER BY id';
 my $b_events = row_of($ev_row_sql);
 ok(length $ev, 'B has audit events to tamper with') or diag($ev);
-refused(as_app($bob->{id}, "UPDATE audit_events SET status = 200 WHERE id = "
+refused(as_app($bob->{id}, "UPDATE audit_events SET outcome = 'found' WHERE id = "
     . $ev), qr/permission denied for table audit_events/,
     'the service\'s role cannot UPDATE audit_events: permission denied');
 refused(as_app($bob->{id}, "DELETE FROM audit_events WHERE id = $ev"),
@@ -307,13 +307,13 @@ is(row_of("SELECT string_agg(relname || ':' || relrowsecurity || ':' || "
 # No policy lets the owner UPDATE or DELETE (0 rows); were one added, the
 # trigger would refuse instead.  Either way nothing changes.
 changes_nothing(as_owner($bob->{id}, "WITH u AS (UPDATE audit_events SET "
-    . "status = 200 WHERE user_id = $bob->{id} RETURNING 1) SELECT count(*) "
+    . "outcome = 'found' WHERE user_id = $bob->{id} RETURNING 1) SELECT count(*) "
     . 'FROM u'), "the owner's UPDATE of audit rows changes nothing");
 changes_nothing(as_owner($bob->{id}, "WITH d AS (DELETE FROM audit_events "
     . "WHERE user_id = $bob->{id} RETURNING 1) SELECT count(*) FROM d"),
     "the owner's DELETE of audit rows removes nothing");
 refused(as_owner($bob->{id}, "BEGIN;\nALTER TABLE audit_events NO FORCE ROW "
-    . "LEVEL SECURITY;\nUPDATE audit_events SET status = 200 WHERE id = $ev;"
+    . "LEVEL SECURITY;\nUPDATE audit_events SET outcome = 'found' WHERE id = $ev;"
     . "\nROLLBACK;"), qr/audit_events is append-only/,
     'even with row-level security lifted, the owner cannot UPDATE an audit '
     . 'row (the append-only trigger)');

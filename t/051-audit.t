@@ -55,14 +55,20 @@ sub sql_str {
 	return "'$s'";
 }
 
+# The HTTP status of each outcome the trail records in data terms (db/audit.h),
+# as GET /api/audit shows it.
+my %STATUS_OF = (found => 200, unchanged => 304, absent => 404,
+    created => 201, updated => 200, deleted => 204, granted => 200,
+    denied => 401, throttled => 429, revoked => 204, changed => 204);
+
 # The rows of audit_events with request id $rid, as the superuser sees
 # them: [ { user_id, email, action, resource_type, resource_id, status,
-# client_address }, ... ] ('' for NULL).
+# client_address }, ... ] ('' for NULL), status from the row's outcome.
 sub db_rows {
 	my ($rid) = @_;
 	my $out = $t->psql("SELECT coalesce(user_id::text, ''), "
 	    . "coalesce(email, ''), action, resource_type, "
-	    . "coalesce(resource_id::text, ''), status, "
+	    . "coalesce(resource_id::text, ''), outcome, "
 	    . "coalesce(client_address, '') FROM audit_events WHERE "
 	    . 'request_id = ' . sql_str($rid) . ' ORDER BY id');
 	my @rows;
@@ -70,6 +76,7 @@ sub db_rows {
 		my %r;
 		@r{qw(user_id email action resource_type resource_id status
 		    client_address)} = split /\|/, $line, -1;
+		$r{status} = $STATUS_OF{$r{status}} // "outcome $r{status}";
 		push @rows, \%r;
 	}
 	return \@rows;

@@ -15,10 +15,10 @@ SELECT app_begin(:rid, :addr, :uid, :jti, :iat, :read_sync_off, :timeout_ms);
 -- db/patients.c patient_get
 WITH p AS (SELECT id, name, age, gender, address, version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint
              FROM patients WHERE id = :pid AND user_id = :uid),
-     audit AS (INSERT INTO audit_events (action, resource_type, resource_id, status)
+     audit AS (INSERT INTO audit_events (action, resource_type, resource_id, outcome)
                SELECT 'read', 'patient', :pid,
-                      CASE WHEN NOT EXISTS (SELECT FROM p) THEN 404
+                      CASE WHEN NOT EXISTS (SELECT FROM p) THEN 'absent'
                            WHEN :f::boolean OR (SELECT version FROM p) = ANY (NULL::bigint[])
-                           THEN 304 ELSE 200 END)
+                           THEN 'unchanged' ELSE 'found' END)
 SELECT * FROM p;
 \endpipeline

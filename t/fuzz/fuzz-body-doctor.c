@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: JSON bodies of POST /api/doctors and of PUT and PATCH
- * /api/doctors/:id, checked against doctor_spec of handlers/doctors.c (see
+ * /api/doctors/:id, checked against the fields of handlers/doctors.c (see
  * fuzz-body.h).
  */
 #include "fuzz-body.h"
@@ -8,5 +8,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_body(&fuzz_doctor_fields, data, size);
+	const struct fuzz_fields f = { "doctor", doctors.fields,
+	    doctors.nfields };
+
+	return fuzz_body(&f, data, size);
 }

@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: JSON bodies of POST /api/patients and of PUT and PATCH
- * /api/patients/:id, checked against patient_spec of handlers/patients.c (see
+ * /api/patients/:id, checked against the fields of handlers/patients.c (see
  * fuzz-body.h).
  */
 #include "fuzz-body.h"
@@ -8,5 +8,8 @@
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	return fuzz_body(&fuzz_patient_fields, data, size);
+	const struct fuzz_fields f = { "patient", patients.fields,
+	    patients.nfields };
+
+	return fuzz_body(&f, data, size);
 }

@@ -31,6 +31,7 @@
 #include "arena.h"
 #include "fuzz.h"
 #include "tables.h"
+#include "utf8.h"
 #include "valid.h"
 
 /*

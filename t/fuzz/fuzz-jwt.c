@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "fuzz.h"
+#include "b64url.h"
 #include "jwt.h"
 
 static const unsigned char	 key[] = FUZZ_JWT_KEY;

@@ -27,16 +27,22 @@
 
 #include "arena.h"
 #include "fuzz.h"
+#include "b64url.h"
 #include "jwt.h"
 #include "list.h"
 #include "tables.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define NLISTS	5
 
-static const struct fuzz_list *const lists[NLISTS] = {
-	&fuzz_patient_list, &fuzz_doctor_list, &fuzz_mapping_list,
-	&fuzz_mapped_list, &fuzz_audit_list,
+static const struct fuzz_list lists[NLISTS] = {
+	{ "patients", "/api/patients", &patient_list },
+	{ "doctors", "/api/doctors", &doctor_list },
+	{ "mappings", "/api/mappings", &mapping_list },
+	{ "mappings-by-patient", "/api/mappings/patient/1",
+	    &patient_doctor_list },
+	{ "audit", "/api/audit", &audit_list },
 };
 
 /* Sort keys the round trip puts in a cursor, newlines and all. */
@@ -92,10 +98,20 @@ is_int_text(const char *s)
 	return 1;
 }
 
+/* 1 when s is one of the NULL-terminated choices. */
+static int
+one_of(const char *s, const char *const *choices)
+{
+	for (; *choices != NULL; choices++)
+		if (strcmp(s, *choices) == 0)
+			return 1;
+	return 0;
+}
+
 /* Parses query; checks list.h's promises.  Returns list_parse()'s value. */
 static int
 parse(struct arena *a, const struct list_spec *spec, const char *query,
-    struct list_params *p)
+    struct page_query *p)
 {
 	struct field_errors	 errs = { NULL, 0, 0 };
 	const char		*f;
@@ -117,17 +133,19 @@ parse(struct arena *a, const struct list_spec *spec, const char *query,
 		return rc;
 	}
 	FUZZ_CHECK(errs.n == 0);
-	FUZZ_CHECK(p->limit >= 1 && p->limit <= LIST_LIMIT_MAX);
+	FUZZ_CHECK(p->limit >= 1 && p->limit <= PAGE_LIMIT_MAX);
 	FUZZ_CHECK(p->offset >= 0 && p->offset <= INT32_MAX);
 	FUZZ_CHECK(p->sort < spec->nsorts);
 	FUZZ_CHECK(p->desc == 0 || p->desc == 1);
-	for (i = 0; i < LIST_FILTERS_MAX; i++) {
+	for (i = 0; i < PAGE_FILTERS_MAX; i++) {
 		if ((f = p->filters[i]) == NULL)
 			continue;
 		FUZZ_CHECK(i < spec->nfilters);
 		FUZZ_CHECK(utf8_valid(f, strlen(f)));
 		if (spec->filters[i].type == FILT_ID)
 			FUZZ_CHECK(valid_id(f, strlen(f), &id) == 0);
+		else if (spec->filters[i].type == FILT_ENUM)
+			FUZZ_CHECK(one_of(f, spec->filters[i].choices));
 		else
 			FUZZ_CHECK(utf8_count(f, strlen(f)) >= 1 &&
 			    utf8_count(f, strlen(f)) <=
@@ -169,11 +187,11 @@ link_query(const char *link, const char *rel)
 }
 
 static int
-same_filters(const struct list_params *x, const struct list_params *y)
+same_filters(const struct page_query *x, const struct page_query *y)
 {
 	size_t	 i;
 
-	for (i = 0; i < LIST_FILTERS_MAX; i++)
+	for (i = 0; i < PAGE_FILTERS_MAX; i++)
 		if ((x->filters[i] == NULL) != (y->filters[i] == NULL) ||
 		    (x->filters[i] != NULL &&
 		    strcmp(x->filters[i], y->filters[i]) != 0))
@@ -184,10 +202,10 @@ same_filters(const struct list_params *x, const struct list_params *y)
 /* Follows the "first" and "next" links of p as a client would. */
 static void
 round_trip(struct arena *a, const struct fuzz_list *l,
-    const struct list_params *p, size_t pick)
+    const struct page_query *p, size_t pick)
 {
-	const struct list_spec	*spec = l->spec;
-	struct list_params	 q;
+	const struct list_spec	*spec = l->coll->spec;
+	struct page_query	 q;
 	const char		*key;
 	char			*cursor, *link, *first, *next;
 	int64_t			 id = ids[pick % NELEM(ids)];
@@ -217,16 +235,16 @@ round_trip(struct arena *a, const struct fuzz_list *l,
 /* Parses query + "&after=" + a cursor of p's prefix and tail. */
 static void
 with_tail(struct arena *a, const struct fuzz_list *l,
-    const struct list_params *p, const char *query, const uint8_t *tail,
+    const struct page_query *p, const char *query, const uint8_t *tail,
     size_t tlen)
 {
-	struct list_params	 q;
+	struct page_query	 q;
 	unsigned char		*text;
 	char			*cursor, *q2;
 	size_t			 len;
 
 	/* "v1\n<sort>\n<desc>\n<fp>\n1\n": keep all but "1\n". */
-	text = dec(list_cursor(a, l->spec, p, "", 1), &len);
+	text = dec(list_cursor(a, l->coll->spec, p, "", 1), &len);
 	FUZZ_CHECK(len >= 2 && text[len - 2] == '1' && text[len - 1] == '\n');
 	len -= 2;
 	if ((text = realloc(text, len + tlen + 1)) == NULL)
@@ -239,7 +257,7 @@ with_tail(struct arena *a, const struct fuzz_list *l,
 	strcpy(q2, query);
 	strcat(q2, "&after=");
 	strcat(q2, cursor);
-	if (parse(a, l->spec, q2, &q) == 0 && q.has_after)
+	if (parse(a, l->coll->spec, q2, &q) == 0 && q.has_after)
 		round_trip(a, l, &q, tlen);
 	free(q2);
 	free(cursor);
@@ -250,7 +268,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct fuzz_list	*l;
-	struct list_params	 p;
+	struct page_query	 p;
 	struct arena		*a;
 	const uint8_t		*nul;
 	char			*query, *d;
@@ -259,12 +277,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size == 0)
 		return 0;
 	switch (data[0]) {
-	case 'p': l = &fuzz_patient_list; break;
-	case 'd': l = &fuzz_doctor_list; break;
-	case 'm': l = &fuzz_mapping_list; break;
-	case 'b': l = &fuzz_mapped_list; break;
-	case 'a': l = &fuzz_audit_list; break;
-	default: l = lists[data[0] % NLISTS]; break;
+	case 'p': l = &lists[0]; break;
+	case 'd': l = &lists[1]; break;
+	case 'm': l = &lists[2]; break;
+	case 'b': l = &lists[3]; break;
+	case 'a': l = &lists[4]; break;
+	default: l = &lists[data[0] % NLISTS]; break;
 	}
 	data++;
 	size--;
@@ -275,7 +293,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a = arena_new();
 	d = query_decode(a, query, qlen, &dlen);
 	FUZZ_CHECK(d == NULL || (dlen <= qlen && d[dlen] == '\0'));
-	if (parse(a, l->spec, query, &p) == 0) {
+	if (parse(a, l->coll->spec, query, &p) == 0) {
 		if (nul != NULL && p.offset == 0 && !p.has_after)
 			with_tail(a, l, &p, query, nul + 1,
 			    size - qlen - 1);

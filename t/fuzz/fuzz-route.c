@@ -58,7 +58,7 @@ allow_ok(const char *allow)
 
 	for (;;) {
 		e = strchrnul(w, ',');
-		for (rt = routes; rt->method != NULL; rt++)
+		for (rt = app.routes; rt->method != NULL; rt++)
 			if (strlen(rt->method) == (size_t)(e - w) &&
 			    memcmp(rt->method, w, (size_t)(e - w)) == 0)
 				break;
@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (method == NULL || path == NULL || allow == NULL)
 		abort();
 
-	st = route_find(routes, method, path, &found, pids, allowlen > 0 ?
+	st = route_find(app.routes, method, path, &found, pids, allowlen > 0 ?
 	    allow : NULL, allowlen);
 	switch (st) {
 	case ROUTE_OK:

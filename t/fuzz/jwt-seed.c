@@ -15,6 +15,7 @@
 
 #include "arena.h"
 #include "fuzz.h"
+#include "b64url.h"
 #include "jwt.h"
 
 int

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "db.h"
 #include "tap.h"
 
 #define SECRET	"0123456789abcdef0123456789abcdef"
@@ -52,7 +53,10 @@ db_param(const struct conf *c, const char *key)
 	return NULL;
 }
 
-/* Loads and expects failure with an error mentioning want. */
+/*
+ * Loads and checks as the binary does (conf_load, then the database's
+ * db_conf_check), and expects failure with an error mentioning want.
+ */
 static void
 fails(const char *file, const char *want, const char *what)
 {
@@ -60,7 +64,10 @@ fails(const char *file, const char *want, const char *what)
 	char		 err[512] = "";
 	int		 rc;
 
-	rc = conf_load(&c, file, 1, err, sizeof(err));
+	if ((rc = conf_load(&c, file, 1, err, sizeof(err))) == 0) {
+		rc = db_conf_check(&c, err, sizeof(err));
+		conf_wipe(&c);
+	}
 	ok(rc == -1 && strstr(err, want) != NULL, "%s is refused naming %s",
 	    what, want);
 	if (rc != -1 || strstr(err, want) == NULL)

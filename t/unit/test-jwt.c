@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "b64url.h"
 #include "jwt.h"
 #include "tap.h"
 

@@ -21,7 +21,7 @@ static const struct sort_spec patient_sorts[] = {
 	{ "updatedAt",	SK_TIME },
 };
 static const struct filter_spec patient_filters[] = {
-	{ "q",		FILT_TEXT,	100 },
+	{ "q",		FILT_TEXT,	100, NULL },
 };
 static const struct list_spec patients = {
 	patient_sorts, 4, 0, patient_filters, 1,
@@ -33,8 +33,8 @@ static const struct sort_spec audit_sorts[] = {
 	{ "at",		SK_TIME },
 };
 static const struct filter_spec audit_filters[] = {
-	{ "action",	FILT_TEXT,	20 },
-	{ "resourceId",	FILT_ID,	0 },
+	{ "action",	FILT_TEXT,	20, NULL },
+	{ "resourceId",	FILT_ID,	0, NULL },
 };
 static const struct list_spec audit = {
 	audit_sorts, 2, 1, audit_filters, 2,
@@ -42,7 +42,7 @@ static const struct list_spec audit = {
 
 static struct arena		*a;
 static struct field_errors	 errs;
-static struct list_params	 p;
+static struct page_query	 p;
 
 #define PSORTS "must be one of id, -id, name, -name, createdAt, -createdAt, " \
     "updatedAt, -updatedAt"

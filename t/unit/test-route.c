@@ -15,12 +15,12 @@ static int h3(struct req *r) { (void)r; return 3; }
 static int h4(struct req *r) { (void)r; return 4; }
 
 static const struct route table[] = {
-	{ "GET",    "/api/patients",              h1, AUTH_USER, BODY_NONE },
-	{ "POST",   "/api/patients",              h2, AUTH_USER, BODY_JSON },
-	{ "GET",    "/api/patients/:id",          h3, AUTH_USER, BODY_NONE },
-	{ "DELETE", "/api/patients/:id",          h3, AUTH_USER, BODY_NONE },
-	{ "GET",    "/api/mappings/patient/:id",  h4, AUTH_USER, BODY_NONE },
-	{ NULL, NULL, NULL, AUTH_NONE, BODY_NONE },
+	{ "GET",    "/api/patients",              h1, AUTH_USER, BODY_NONE, NULL },
+	{ "POST",   "/api/patients",              h2, AUTH_USER, BODY_JSON, NULL },
+	{ "GET",    "/api/patients/:id",          h3, AUTH_USER, BODY_NONE, NULL },
+	{ "DELETE", "/api/patients/:id",          h3, AUTH_USER, BODY_NONE, NULL },
+	{ "GET",    "/api/mappings/patient/:id",  h4, AUTH_USER, BODY_NONE, NULL },
+	{ NULL, NULL, NULL, AUTH_NONE, BODY_NONE, NULL },
 };
 
 static const struct {

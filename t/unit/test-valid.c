@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "tap.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define NELEM(x)	(sizeof(x) / sizeof((x)[0]))

@@ -1,21 +1,9 @@
 /*
  * Query strings of list endpoints (API.md "Collections"): limit, offset,
  * sort, per-collection filters and the "after" cursor of keyset paging,
- * parsed into struct list_params or one field error per bad parameter;
- * plus the cursor and the Link header that lead to the next page.
- *
- * A cursor is base64url without padding of the text
- *
- *	v1\n<sort name>\n<desc: 0 or 1>\n<fingerprint>\n<id>\n<key>
- *
- * where the fingerprint is the FNV-1a 64-bit hash (16 lower-case hex
- * digits) of the filters in spec order, and key, the last row's sort key
- * in the text form of enum sort_key_type, comes last so it may hold any
- * text, newlines included.  A cursor only names a position: it carries no
- * MAC because a forged one can do no more than start a page somewhere in
- * rows the SQL already limits to the caller.  Sort, direction and
- * fingerprint are there so that a cursor reused with another sort or filter
- * is a 400 rather than a silently wrong page.
+ * parsed into a struct page_query or one field error per bad parameter.
+ * The cursor itself is cursor.c's; the Link header that leads to the
+ * next page, link.c's.
  */
 #include <assert.h>
 #include <inttypes.h>
@@ -25,12 +13,11 @@
 
 #include "arena.h"
 #include "list.h"
+#include "utf8.h"
 #include "valid.h"
 
 #define LIST_PARAMS_MAX	64		/* more parameters: one error */
 #define LIST_OFFSET_MAX	INT32_MAX	/* beyond this, use "after" */
-#define LIST_CURSOR_MAX	2048		/* characters of a cursor */
-#define LIST_KEY_MAX	1000		/* bytes of an SK_TEXT key */
 
 /* The parameters every collection takes, then its filters. */
 enum param {
@@ -39,7 +26,7 @@ enum param {
 	P_SORT,
 	P_AFTER,
 	P_FILTER,	/* P_FILTER + i is spec->filters[i] */
-	P__MAX = P_FILTER + LIST_FILTERS_MAX,
+	P__MAX = P_FILTER + PAGE_FILTERS_MAX,
 };
 
 static const char *const param_names[P_FILTER] = {
@@ -62,9 +49,6 @@ static const char msg_cursor[] =
     "is not a valid cursor for this sort and filter";
 static const char msg_offset[] = "cannot be combined with offset";
 static const char msg_id[] = "must be a positive integer";
-
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static int
 hexval(char c)
@@ -109,8 +93,8 @@ query_decode(struct arena *a, const char *s, size_t len, size_t *outlen)
  * An optional '-' and one or more decimal digits that fit in int64_t; no
  * spaces or '+', unlike strtoll().  Returns 0 and sets *out, or -1.
  */
-static int
-parse_int64(const char *s, size_t len, int64_t *out)
+int
+list_int64(const char *s, size_t len, int64_t *out)
 {
 	uint64_t	 v = 0, lim = INT64_MAX, d;
 	size_t		 i = 0;
@@ -142,187 +126,9 @@ parse_int64(const char *s, size_t len, int64_t *out)
 static int
 parse_range(const char *s, size_t len, int64_t lo, int64_t hi, int64_t *out)
 {
-	if (len == 0 || s[0] == '-' || parse_int64(s, len, out) == -1)
+	if (len == 0 || s[0] == '-' || list_int64(s, len, out) == -1)
 		return -1;
 	return *out >= lo && *out <= hi ? 0 : -1;
-}
-
-static void
-fnv_add(uint64_t *h, const char *s, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++) {
-		*h ^= (unsigned char)s[i];
-		*h *= UINT64_C(1099511628211);
-	}
-}
-
-/*
- * The filters of p in spec order, hashed.  Values hold no NUL, so NUL
- * separators keep "a" + "bc" apart from "ab" + "c", and the byte after a
- * name tells an absent filter from an empty one.
- */
-static uint64_t
-filters_hash(const struct list_spec *spec, const struct list_params *p)
-{
-	uint64_t	 h = UINT64_C(14695981039346656037);
-	size_t		 i;
-
-	for (i = 0; i < spec->nfilters; i++) {
-		fnv_add(&h, spec->filters[i].name,
-		    strlen(spec->filters[i].name) + 1);
-		if (p->filters[i] == NULL)
-			fnv_add(&h, "-", 1);
-		else {
-			fnv_add(&h, "=", 1);
-			fnv_add(&h, p->filters[i], strlen(p->filters[i]) + 1);
-		}
-	}
-	return h;
-}
-
-static char *
-b64url_encode(struct arena *a, const char *src, size_t len)
-{
-	const unsigned char	*s = (const unsigned char *)src;
-	char			*out, *o;
-	size_t			 i;
-	uint32_t		 v;
-
-	o = out = arena_alloc(a, (len + 2) / 3 * 4 + 1);
-	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		*o++ = b64url[v >> 18];
-		*o++ = b64url[v >> 12 & 63];
-		*o++ = b64url[v >> 6 & 63];
-		*o++ = b64url[v & 63];
-	}
-	if (len - i == 1) {
-		v = (uint32_t)s[i] << 16;
-		*o++ = b64url[v >> 18];
-		*o++ = b64url[v >> 12 & 63];
-	} else if (len - i == 2) {
-		v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8;
-		*o++ = b64url[v >> 18];
-		*o++ = b64url[v >> 12 & 63];
-		*o++ = b64url[v >> 6 & 63];
-	}
-	*o = '\0';
-	return out;
-}
-
-static int
-b64url_val(char c)
-{
-	const char	*p;
-
-	if (c == '\0' || (p = strchr(b64url, c)) == NULL)
-		return -1;
-	return (int)(p - b64url);
-}
-
-/*
- * Decodes unpadded base64url into an arena buffer.  Leftover bits must be
- * zero, so each byte string has exactly one encoding.  Returns NULL when s
- * is not such an encoding.
- */
-static char *
-b64url_decode(struct arena *a, const char *s, size_t len, size_t *outlen)
-{
-	char		*out;
-	size_t		 i, n = 0;
-	uint32_t	 v = 0;
-	int		 c, bits = 0;
-
-	if (len % 4 == 1)
-		return NULL;
-	out = arena_alloc(a, len / 4 * 3 + 3);
-	for (i = 0; i < len; i++) {
-		if ((c = b64url_val(s[i])) < 0)
-			return NULL;
-		v = v << 6 | (uint32_t)c;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[n++] = (char)(v >> bits & 0xff);
-		}
-	}
-	if ((v & ((1u << bits) - 1)) != 0)
-		return NULL;
-	*outlen = n;
-	return out;
-}
-
-/* Takes s up to the next newline as a field; returns -1 when there is none. */
-static int
-next_line(const char **s, size_t *len, const char **f, size_t *flen)
-{
-	const char	*nl;
-
-	if ((nl = memchr(*s, '\n', *len)) == NULL)
-		return -1;
-	*f = *s;
-	*flen = (size_t)(nl - *s);
-	*len -= *flen + 1;
-	*s = nl + 1;
-	return 0;
-}
-
-static int
-field_is(const char *f, size_t flen, const char *want)
-{
-	return strlen(want) == flen && memcmp(f, want, flen) == 0;
-}
-
-/*
- * Checks cursor c against p's sort, direction and filters and sets
- * p->has_after, p->after_key and p->after_id.  Returns 0 or -1.
- */
-static int
-cursor_parse(struct arena *a, const char *c, size_t clen,
-    const struct list_spec *spec, struct list_params *p)
-{
-	const char	*s, *f;
-	char		 fp[17];
-	size_t		 len, flen;
-	int64_t		 v;
-
-	if (clen == 0 || clen > LIST_CURSOR_MAX ||
-	    (s = b64url_decode(a, c, clen, &len)) == NULL)
-		return -1;
-	if (next_line(&s, &len, &f, &flen) == -1 || !field_is(f, flen, "v1"))
-		return -1;
-	if (next_line(&s, &len, &f, &flen) == -1 ||
-	    !field_is(f, flen, spec->sorts[p->sort].name))
-		return -1;
-	if (next_line(&s, &len, &f, &flen) == -1 ||
-	    !field_is(f, flen, p->desc ? "1" : "0"))
-		return -1;
-	snprintf(fp, sizeof(fp), "%016" PRIx64, filters_hash(spec, p));
-	if (next_line(&s, &len, &f, &flen) == -1 || !field_is(f, flen, fp))
-		return -1;
-	if (next_line(&s, &len, &f, &flen) == -1 ||
-	    valid_id(f, flen, &p->after_id) == -1)
-		return -1;
-
-	/* What is left is the key. */
-	switch (spec->sorts[p->sort].type) {
-	case SK_INT:
-	case SK_TIME:
-		if (parse_int64(s, len, &v) == -1)
-			return -1;
-		break;
-	case SK_TEXT:
-		if (len > LIST_KEY_MAX || memchr(s, '\0', len) != NULL ||
-		    !utf8_valid(s, len))
-			return -1;
-		break;
-	default:
-		return -1;
-	}
-	p->after_key = arena_strndup(a, s, len);
-	p->has_after = 1;
-	return 0;
 }
 
 /* "must be one of id, -id, name, -name" for spec's sorts. */
@@ -342,7 +148,7 @@ sort_message(struct arena *a, const struct list_spec *spec)
 
 static int
 parse_sort(const char *v, size_t len, const struct list_spec *spec,
-    struct list_params *p)
+    struct page_query *p)
 {
 	size_t	 i;
 	int	 desc = 0;
@@ -353,7 +159,8 @@ parse_sort(const char *v, size_t len, const struct list_spec *spec,
 		len--;
 	}
 	for (i = 0; i < spec->nsorts; i++)
-		if (field_is(v, len, spec->sorts[i].name)) {
+		if (strlen(spec->sorts[i].name) == len &&
+		    memcmp(v, spec->sorts[i].name, len) == 0) {
 			p->sort = i;
 			p->desc = desc;
 			return 0;
@@ -373,6 +180,11 @@ parse_filter(struct arena *a, const char *v, size_t len,
 	case FILT_TEXT:
 		n = utf8_count(v, len);
 		return n >= 1 && n <= fs->maxlen ? v : NULL;
+	case FILT_ENUM:
+		for (n = 0; fs->choices[n] != NULL; n++)
+			if (strcmp(v, fs->choices[n]) == 0)
+				return fs->choices[n];
+		return NULL;
 	case FILT_ID:
 		/* Canonical, so "007" and "7" give the same links and cursors. */
 		if (valid_id(v, len, &id) == -1)
@@ -380,6 +192,29 @@ parse_filter(struct arena *a, const char *v, size_t len,
 		return arena_printf(a, "%" PRId64, id);
 	default:
 		return NULL;
+	}
+}
+
+/* What a bad value of filter fs should have been. */
+static const char *
+filter_message(struct arena *a, const struct filter_spec *fs)
+{
+	struct buf	 b;
+	size_t		 i;
+
+	switch (fs->type) {
+	case FILT_ID:
+		return msg_id;
+	case FILT_ENUM:
+		buf_init(&b, a, 128);
+		buf_puts(&b, "must be one of ");
+		for (i = 0; fs->choices[i] != NULL; i++)
+			buf_printf(&b, "%s%s", i > 0 ? ", " : "",
+			    fs->choices[i]);
+		return b.data;
+	default:
+		return arena_printf(a, "must be from 1 to %zu characters",
+		    fs->maxlen);
 	}
 }
 
@@ -486,7 +321,7 @@ value_error(struct arena *a, struct field_errors *errs, int *nerr,
 
 int
 list_parse(struct arena *a, const char *query, const struct list_spec *spec,
-    struct list_params *p, struct field_errors *errs)
+    struct page_query *p, struct field_errors *errs)
 {
 	struct slot			 slots[P__MAX];
 	struct slot			*sl;
@@ -494,9 +329,9 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 	size_t				 i;
 	int				 nerr = 0, keyed_ok = 1;
 
-	assert(spec->nsorts > 0 && spec->nfilters <= LIST_FILTERS_MAX);
+	assert(spec->nsorts > 0 && spec->nfilters <= PAGE_FILTERS_MAX);
 	memset(p, 0, sizeof(*p));
-	p->limit = LIST_LIMIT_DEFAULT;
+	p->limit = PAGE_LIMIT_DEFAULT;
 	p->desc = spec->default_desc != 0;
 	memset(slots, 0, sizeof(slots));
 
@@ -504,9 +339,9 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 
 	sl = &slots[P_LIMIT];
 	if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len, 1,
-	    LIST_LIMIT_MAX, &p->limit) == -1))
+	    PAGE_LIMIT_MAX, &p->limit) == -1))
 		value_error(a, errs, &nerr, "limit", sl, arena_printf(a,
-		    "must be an integer from 1 to %d", LIST_LIMIT_MAX));
+		    "must be an integer from 1 to %d", PAGE_LIMIT_MAX));
 
 	sl = &slots[P_OFFSET];
 	if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len, 0,
@@ -532,8 +367,7 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 		else if (sl->n == 1 && (sl->bad != NULL || (p->filters[i] =
 		    parse_filter(a, sl->v, sl->len, fs)) == NULL)) {
 			value_error(a, errs, &nerr, fs->name, sl,
-			    fs->type == FILT_ID ? msg_id : arena_printf(a,
-			    "must be from 1 to %zu characters", fs->maxlen));
+			    filter_message(a, fs));
 			keyed_ok = 0;
 		}
 	}
@@ -546,84 +380,9 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 	if (sl->n == 1 && slots[P_OFFSET].n > 0)
 		value_error(a, errs, &nerr, "after", sl, msg_offset);
 	else if (sl->n == 1 && keyed_ok && (sl->bad != NULL ||
-	    cursor_parse(a, sl->v, sl->len, spec, p) == -1))
+	    list_cursor_parse(a, sl->v, sl->len, spec, p) == -1))
 		value_error(a, errs, &nerr, "after", sl, msg_cursor);
 
 	return nerr > 0 ? -1 : 0;
 }
 
-char *
-list_cursor(struct arena *a, const struct list_spec *spec,
-    const struct list_params *p, const char *key, int64_t id)
-{
-	struct buf	 b;
-
-	buf_init(&b, a, 128);
-	buf_printf(&b, "v1\n%s\n%d\n%016" PRIx64 "\n%" PRId64 "\n",
-	    spec->sorts[p->sort].name, p->desc ? 1 : 0,
-	    filters_hash(spec, p), id);
-	buf_puts(&b, key != NULL ? key : "");
-	return b64url_encode(a, b.data, b.len);
-}
-
-/* Appends s percent-encoded: all but RFC 3986 unreserved characters. */
-static void
-buf_urlencode(struct buf *b, const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	unsigned char		 c;
-
-	for (; *s != '\0'; s++) {
-		c = (unsigned char)*s;
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		    (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~')
-			buf_putc(b, (char)c);
-		else {
-			buf_putc(b, '%');
-			buf_putc(b, hex[c >> 4]);
-			buf_putc(b, hex[c & 15]);
-		}
-	}
-}
-
-/* Appends "<path?limit=..&sort=..&filters" without the closing '>'. */
-static void
-link_base(struct buf *b, const char *path, const struct list_spec *spec,
-    const struct list_params *p)
-{
-	size_t	 i;
-
-	buf_printf(b, "<%s?limit=%" PRId64, path, p->limit);
-	if (p->sort != 0 || p->desc != (spec->default_desc != 0))
-		buf_printf(b, "&sort=%s%s", p->desc ? "-" : "",
-		    spec->sorts[p->sort].name);
-	for (i = 0; i < spec->nfilters; i++) {
-		if (p->filters[i] == NULL)
-			continue;
-		buf_putc(b, '&');
-		buf_urlencode(b, spec->filters[i].name);
-		buf_putc(b, '=');
-		buf_urlencode(b, p->filters[i]);
-	}
-}
-
-char *
-list_link(struct arena *a, const char *path, const struct list_spec *spec,
-    const struct list_params *p, const char *next_cursor)
-{
-	struct buf	 b;
-
-	/* Offset is left out: "first" starts at 0 and "next" uses after. */
-	buf_init(&b, a, 256);
-	link_base(&b, path, spec, p);
-	buf_puts(&b, ">; rel=\"first\"");
-	if (next_cursor != NULL) {
-		buf_puts(&b, ", ");
-		link_base(&b, path, spec, p);
-		buf_puts(&b, "&after=");
-		buf_urlencode(&b, next_cursor);
-		buf_puts(&b, ">; rel=\"next\"");
-	}
-	return b.data;
-}

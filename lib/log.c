@@ -1,7 +1,9 @@
 /*
  * Log lines, as text ("time level key=value ...") or, with LOG_FORMAT=json,
  * one JSON object per line for log shippers.  Each line is written with one
- * write(2) so lines from concurrent workers never interleave.
+ * write(2) so lines from concurrent workers never interleave.  This file
+ * knows messages and request ids, not requests: the access line of each
+ * request is written by fcgi-app/access.c with the pieces below.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -15,7 +17,6 @@
 #include "arena.h"
 #include "json.h"
 #include "log.h"
-#include "req.h"
 
 static enum log_format	 log_format = LOG_TEXT;
 
@@ -25,8 +26,14 @@ log_init(enum log_format f)
 	log_format = f;
 }
 
-static void
-now_fmt(char out[32])
+int
+log_json(void)
+{
+	return log_format == LOG_JSON;
+}
+
+void
+log_now(char out[32])
 {
 	struct timeval	 tv;
 
@@ -34,9 +41,8 @@ now_fmt(char out[32])
 	json_time_fmt(out, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec);
 }
 
-/* Appends s as a JSON string or, in text, as is with spaces made safe. */
-static void
-put_value(char *line, size_t cap, size_t *len, const char *s)
+void
+log_value(char *line, size_t cap, size_t *len, const char *s)
 {
 	size_t	 i;
 
@@ -87,15 +93,15 @@ fold_lines(char *msg)
 	*out = '\0';
 }
 
-static void
-emit(char *line, size_t len)
+void
+log_emit(char *line, size_t len)
 {
 	line[len++] = '\n';
 	(void)!write(STDERR_FILENO, line, len);
 }
 
 void
-log_msg(const struct req *r, const char *level, const char *fmt, ...)
+log_msg(const char *reqid, const char *level, const char *fmt, ...)
 {
 	char	 line[2048], msg[1536], t[32];
 	size_t	 len;
@@ -105,22 +111,23 @@ log_msg(const struct req *r, const char *level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fold_lines(msg);
-	now_fmt(t);
+	log_now(t);
 	if (log_format == LOG_JSON) {
 		len = (size_t)snprintf(line, sizeof(line),
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%d,", t, level,
 		    (int)getpid());
-		if (r != NULL)
+		if (reqid != NULL)
 			len += (size_t)snprintf(line + len, sizeof(line) - len,
-			    "\"requestId\":\"%s\",", r->id);
+			    "\"requestId\":\"%s\",", reqid);
 		len += (size_t)snprintf(line + len, sizeof(line) - len,
 		    "\"message\":\"");
-		put_value(line, sizeof(line) - 4, &len, msg);
+		log_value(line, sizeof(line) - 4, &len, msg);
 		line[len++] = '"';
 		line[len++] = '}';
 	} else {
 		len = (size_t)snprintf(line, sizeof(line), "%s %s pid=%d%s%s ",
-		    t, level, (int)getpid(), r ? " req=" : "", r ? r->id : "");
+		    t, level, (int)getpid(), reqid ? " req=" : "",
+		    reqid ? reqid : "");
 		if (len >= sizeof(line) - 2)
 			len = sizeof(line) - 2;
 		/* Free text in a message keeps its spaces. */
@@ -129,41 +136,5 @@ log_msg(const struct req *r, const char *level, const char *fmt, ...)
 			line[len++] = (unsigned char)msg[i] < 0x20 ?
 			    '?' : msg[i];
 	}
-	emit(line, len);
-}
-
-void
-log_request(const struct req *r, double ms)
-{
-	char	 line[1024], t[32];
-	size_t	 len = 0;
-
-	now_fmt(t);
-	if (log_format == LOG_JSON) {
-		len = (size_t)snprintf(line, sizeof(line),
-		    "{\"time\":\"%s\",\"level\":\"info\",\"requestId\":\"%s\","
-		    "\"method\":\"", t, r->id);
-		put_value(line, sizeof(line) - 200, &len, r->method);
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		    "\",\"path\":\"");
-		put_value(line, sizeof(line) - 200, &len, r->path);
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		    "\",\"status\":%d,\"ms\":%.3f", r->status, ms);
-		if (r->user_id != 0)
-			len += (size_t)snprintf(line + len, sizeof(line) - len,
-			    ",\"userId\":%" PRId64, r->user_id);
-		line[len++] = '}';
-	} else {
-		len = (size_t)snprintf(line, sizeof(line), "%s info req=%s ",
-		    t, r->id);
-		put_value(line, sizeof(line) - 200, &len, r->method);
-		line[len++] = ' ';
-		put_value(line, sizeof(line) - 200, &len, r->path);
-		len += (size_t)snprintf(line + len, sizeof(line) - len,
-		    " status=%d ms=%.3f", r->status, ms);
-		if (r->user_id != 0)
-			len += (size_t)snprintf(line + len, sizeof(line) - len,
-			    " user=%" PRId64, r->user_id);
-	}
-	emit(line, len);
+	log_emit(line, len);
 }

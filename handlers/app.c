@@ -1,0 +1,62 @@
+/*
+ * The hooks that give the application's processes their database life
+ * (struct app, filled in routes.c).  Each worker holds one connection,
+ * opened at its start; each request gets a database context on it the
+ * first time a handler asks.
+ */
+#include "arena.h"
+#include "conf.h"
+#include "db.h"
+#include "handlers.h"
+#include "metrics.h"
+#include "password.h"
+#include "req.h"
+
+static struct db_conn	*conn;
+
+static void
+count_reconnect(void)
+{
+	if (metrics != NULL)
+		metrics_add(&metrics->db_reconnects, 1);
+}
+
+void
+app_worker_init(const struct conf *c)
+{
+	conn = db_open(c, count_reconnect);
+}
+
+void
+app_worker_fini(void)
+{
+	db_close(conn);
+	conn = NULL;
+}
+
+void
+app_prefork(const struct conf *c)
+{
+	(void)password_verify("", 0, NULL, c->bcrypt_cost);
+}
+
+struct db_ctx *
+req_db(struct req *r)
+{
+	struct db_ctx	*ctx;
+
+	if (r->app != NULL)
+		return r->app;
+	ctx = arena_calloc(r->arena, sizeof(*ctx));
+	ctx->arena = r->arena;
+	ctx->conn = conn;
+	ctx->request_id = r->id;
+	ctx->client_address = r->remote_addr;
+	if (r->user_id != 0) {
+		ctx->user_id = r->user_id;
+		ctx->jti = r->claims.jti;
+		ctx->iat = r->claims.iat;
+	}
+	r->app = ctx;
+	return ctx;
+}
