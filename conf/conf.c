@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,9 +146,7 @@ read_kv(const char *path, int must_exist, int strict, struct kvlist *list,
 			rc = fail(err, errlen, "out of memory");
 			break;
 		}
-		list->v[list->n].key = k;
-		list->v[list->n].value = v;
-		list->n++;
+		list->v[list->n++] = (struct kv){ k, v };
 	}
 	explicit_bzero(line, sizeof(line));
 	fclose(f);
@@ -363,6 +362,33 @@ load_cors(struct conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* The settings that are ints of struct conf, with their ranges. */
+#define DEFAULT_WORKERS	(-1)	/* def: four per core, default_workers() */
+static const struct {
+	const char	*key;
+	long		 min, max, def;
+	size_t		 off;
+} ints[] = {
+	{ "LISTEN_BACKLOG", 1, 65535, 1024, offsetof(struct conf, backlog) },
+	{ "WORKERS", 1, 1024, DEFAULT_WORKERS, offsetof(struct conf, workers) },
+	{ "DB_TIMEOUT", 1, 3600, 5, offsetof(struct conf, db_timeout) },
+	{ "AUTO_MIGRATE", 0, 1, 1, offsetof(struct conf, auto_migrate) },
+	{ "DB_PREPARE", 0, 1, 1, offsetof(struct conf, db_prepare) },
+	{ "PORT", 1, 65535, 8080, offsetof(struct conf, port) },
+	{ "JWT_TTL", 60, 86400 * 30, 3600, offsetof(struct conf, jwt_ttl) },
+	{ "BCRYPT_COST", 4, 31, 12, offsetof(struct conf, bcrypt_cost) },
+	{ "LOGIN_MAX_FAILURES", 1, 1000000, 5,
+	    offsetof(struct conf, throttle_pair_max) },
+	{ "LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20,
+	    offsetof(struct conf, throttle_addr_max) },
+	{ "LOGIN_WINDOW", 1, 86400 * 7, 900,
+	    offsetof(struct conf, throttle_window) },
+	{ "LOGIN_MAX_ACCOUNT_FAILURES", 1, 1000000, 100,
+	    offsetof(struct conf, throttle_account_max) },
+	{ "LOGIN_ACCOUNT_WINDOW", 1, 86400 * 7, 3600,
+	    offsetof(struct conf, throttle_account_window) },
+};
+
 static int
 load_all(struct conf *c, const char *file, int need_secret, char *err,
     size_t errlen)
@@ -371,6 +397,7 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	char		 mode[16], migrations[sizeof(c->migrations_dir)];
 	long		 n;
 	char		*end;
+	size_t		 i;
 
 	memset(c, 0, sizeof(*c));
 	if (file != NULL &&
@@ -419,25 +446,16 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 		return fail(err, errlen, "SOCKET_MODE must be an octal mode "
 		    "like 0660, not \"%s\"", mode);
 	c->socket_mode = (int)n;
-	if (get_int("LISTEN_BACKLOG", 1, 65535, 1024, &n, err, errlen) == -1)
-		return -1;
-	c->backlog = (int)n;
-	if (get_int("WORKERS", 1, 1024, default_workers(), &n, err,
-	    errlen) == -1)
-		return -1;
-	c->workers = (int)n;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		if (get_int(ints[i].key, ints[i].min, ints[i].max,
+		    ints[i].def == DEFAULT_WORKERS ? default_workers() :
+		    ints[i].def, &n, err, errlen) == -1)
+			return -1;
+		*(int *)(void *)((char *)c + ints[i].off) = (int)n;
+	}
 	if (get_int("MAX_REQUESTS", 0, LONG_MAX, 100000, &c->max_requests,
 	    err, errlen) == -1)
 		return -1;
-	if (get_int("DB_TIMEOUT", 1, 3600, 5, &n, err, errlen) == -1)
-		return -1;
-	c->db_timeout = (int)n;
-	if (get_int("AUTO_MIGRATE", 0, 1, 1, &n, err, errlen) == -1)
-		return -1;
-	c->auto_migrate = (int)n;
-	if (get_int("DB_PREPARE", 0, 1, 1, &n, err, errlen) == -1)
-		return -1;
-	c->db_prepare = (int)n;
 	v = get("AUDIT_READ_SYNC");
 	if (v == NULL || *v == '\0' || strcmp(v, "on") == 0)
 		c->audit_read_sync = 1;
@@ -450,34 +468,6 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 	if (get_str("MIGRATIONS_DIR", migrations, c->migrations_dir,
 	    sizeof(c->migrations_dir), err, errlen) == -1)
 		return -1;
-	if (get_int("PORT", 1, 65535, 8080, &n, err, errlen) == -1)
-		return -1;
-	c->port = (int)n;
-	if (get_int("JWT_TTL", 60, 86400 * 30, 3600, &n, err, errlen) == -1)
-		return -1;
-	c->jwt_ttl = (int)n;
-	if (get_int("BCRYPT_COST", 4, 31, 12, &n, err, errlen) == -1)
-		return -1;
-	c->bcrypt_cost = (int)n;
-	if (get_int("LOGIN_MAX_FAILURES", 1, 1000000, 5, &n, err,
-	    errlen) == -1)
-		return -1;
-	c->throttle_pair_max = (int)n;
-	if (get_int("LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20, &n, err,
-	    errlen) == -1)
-		return -1;
-	c->throttle_addr_max = (int)n;
-	if (get_int("LOGIN_WINDOW", 1, 86400 * 7, 900, &n, err, errlen) == -1)
-		return -1;
-	c->throttle_window = (int)n;
-	if (get_int("LOGIN_MAX_ACCOUNT_FAILURES", 1, 1000000, 100, &n, err,
-	    errlen) == -1)
-		return -1;
-	c->throttle_account_max = (int)n;
-	if (get_int("LOGIN_ACCOUNT_WINDOW", 1, 86400 * 7, 3600, &n, err,
-	    errlen) == -1)
-		return -1;
-	c->throttle_account_window = (int)n;
 
 	v = get("LOG_FORMAT");
 	if (v == NULL || *v == '\0' || strcmp(v, "text") == 0)

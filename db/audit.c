@@ -19,17 +19,13 @@
 #define LIST_ARGS	"UQCDLOQQ"
 #define LIST_FLAGS	(DB_PER_CALL | DB_READ)
 
-static struct db_stmt list[AUDIT_SORT__MAX * 2] = {
-	{ "audit_list_id", AUDIT_LIST(DB_AFTER_ID(">"), "id"), 8, LIST_FLAGS,
-	    LIST_ARGS, 0 },
-	{ "audit_list_id_desc", AUDIT_LIST(DB_AFTER_ID("<"), "id DESC"), 8,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "audit_list_at", AUDIT_LIST(DB_AFTER_TIME("at", ">"), "at, id"), 8,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "audit_list_at_desc",
-	    AUDIT_LIST(DB_AFTER_TIME("at", "<"), "at DESC, id DESC"), 8,
-	    LIST_FLAGS, LIST_ARGS, 0 },
+static struct db_stmt list[] = {
+	DB_LIST_BY_ID("audit_list_id", AUDIT_LIST, 8, LIST_FLAGS, LIST_ARGS),
+	DB_LIST_BY("audit_list_at", AUDIT_LIST, DB_AFTER_TIME, "at", 8,
+	    LIST_FLAGS, LIST_ARGS),
 };
+_Static_assert(DB_NELEMS(list) == AUDIT_SORT__MAX * 2,
+    "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "audit_count",
     "SELECT count(*) FROM audit_events "

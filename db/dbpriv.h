@@ -12,6 +12,7 @@
 #include "db.h"
 
 #define DB_PARAMS_MAX	16
+#define DB_NELEMS(a)	(sizeof(a) / sizeof((a)[0]))
 
 /*
  * DB_PER_CALL: planned with its parameters on every call (an unnamed
@@ -88,6 +89,21 @@ const char	*db_like(struct db_ctx *, const char *q);
 #define DB_AFTER_TIME(col, op)	"($3::text IS NULL OR (" col ", id) " op \
 				" (timestamptz 'epoch' + $3::bigint * " \
 				"interval '1 microsecond', $4::bigint))"
+
+/*
+ * The two list statements of one sort, ascending then descending, as
+ * struct db_collection wants them: LIST(after, order) is the resource's
+ * macro that makes a list statement from a keyset condition and an ORDER
+ * BY; the names are name and name "_desc".  DB_LIST_BY_ID for the id sort,
+ * DB_LIST_BY for a column whose DB_AFTER_TEXT or DB_AFTER_TIME is after.
+ */
+#define DB_LIST_BY_ID(name, LIST, n, flags, args)			\
+	{ name, LIST(DB_AFTER_ID(">"), "id"), n, flags, args, 0 },	\
+	{ name "_desc", LIST(DB_AFTER_ID("<"), "id DESC"), n, flags, args, 0 }
+#define DB_LIST_BY(name, LIST, after, col, n, flags, args)		\
+	{ name, LIST(after(col, ">"), col ", id"), n, flags, args, 0 },	\
+	{ name "_desc", LIST(after(col, "<"), col " DESC, id DESC"), n,	\
+	    flags, args, 0 }
 
 /* Accessors that keep PQgetvalue's conventions in one place. */
 const char	*db_text(PGresult *, int row, int col);	/* NULL for NULL */

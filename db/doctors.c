@@ -21,30 +21,18 @@
 	"ORDER BY " order
 #define LIST_ARGS	"QQCDLO"
 
-static struct db_stmt list[DOCTOR_SORT__MAX * 2] = {
-	{ "doctor_list_id", DOCTOR_LIST(DB_AFTER_ID(">"), "id"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_id_desc", DOCTOR_LIST(DB_AFTER_ID("<"), "id DESC"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_name",
-	    DOCTOR_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_name_desc",
-	    DOCTOR_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_created",
-	    DOCTOR_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_created_desc",
-	    DOCTOR_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 6, DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_updated",
-	    DOCTOR_LIST(DB_AFTER_TIME("updated_at", ">"), "updated_at, id"), 6,
-	    DB_PER_CALL, LIST_ARGS, 0 },
-	{ "doctor_list_updated_desc",
-	    DOCTOR_LIST(DB_AFTER_TIME("updated_at", "<"),
-	    "updated_at DESC, id DESC"), 6, DB_PER_CALL, LIST_ARGS, 0 },
+static struct db_stmt list[] = {
+	DB_LIST_BY_ID("doctor_list_id", DOCTOR_LIST, 6, DB_PER_CALL,
+	    LIST_ARGS),
+	DB_LIST_BY("doctor_list_name", DOCTOR_LIST, DB_AFTER_TEXT, "name", 6,
+	    DB_PER_CALL, LIST_ARGS),
+	DB_LIST_BY("doctor_list_created", DOCTOR_LIST, DB_AFTER_TIME,
+	    "created_at", 6, DB_PER_CALL, LIST_ARGS),
+	DB_LIST_BY("doctor_list_updated", DOCTOR_LIST, DB_AFTER_TIME,
+	    "updated_at", 6, DB_PER_CALL, LIST_ARGS),
 };
+_Static_assert(DB_NELEMS(list) == DOCTOR_SORT__MAX * 2,
+    "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "doctor_count",
     "SELECT count(*) FROM doctors "

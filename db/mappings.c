@@ -30,18 +30,14 @@
 #define LIST_ARGS	"UQCDLOQ"
 #define LIST_FLAGS	(DB_PER_CALL | DB_READ)
 
-static struct db_stmt list[MAPPING_SORT__MAX * 2] = {
-	{ "mapping_list_id", MAPPING_LIST(DB_AFTER_ID(">"), "id"), 7,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "mapping_list_id_desc", MAPPING_LIST(DB_AFTER_ID("<"), "id DESC"),
-	    7, LIST_FLAGS, LIST_ARGS, 0 },
-	{ "mapping_list_created",
-	    MAPPING_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 7,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "mapping_list_created_desc",
-	    MAPPING_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 7, LIST_FLAGS, LIST_ARGS, 0 },
+static struct db_stmt list[] = {
+	DB_LIST_BY_ID("mapping_list_id", MAPPING_LIST, 7, LIST_FLAGS,
+	    LIST_ARGS),
+	DB_LIST_BY("mapping_list_created", MAPPING_LIST, DB_AFTER_TIME,
+	    "created_at", 7, LIST_FLAGS, LIST_ARGS),
 };
+_Static_assert(DB_NELEMS(list) == MAPPING_SORT__MAX * 2,
+    "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "mapping_count",
     "SELECT count(*) FROM patient_doctors WHERE user_id = $1 "
@@ -97,31 +93,18 @@ const struct db_collection db_mappings = {
 	"ORDER BY " order
 #define MAPPED_ARGS	"USCDLO"
 
-static struct db_stmt mapped_list[MAPPED_SORT__MAX * 2] = {
-	{ "mapping_list_by_patient_id", MAPPED_LIST(DB_AFTER_ID(">"), "id"),
-	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_id_desc",
-	    MAPPED_LIST(DB_AFTER_ID("<"), "id DESC"), 6, LIST_FLAGS,
-	    MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_name",
-	    MAPPED_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6, LIST_FLAGS,
-	    MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_name_desc",
-	    MAPPED_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
-	    LIST_FLAGS, MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_assigned",
-	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", ">"), "assigned_at, id"),
-	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_assigned_desc",
-	    MAPPED_LIST(DB_AFTER_TIME("assigned_at", "<"),
-	    "assigned_at DESC, id DESC"), 6, LIST_FLAGS, MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_created",
-	    MAPPED_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"),
-	    6, LIST_FLAGS, MAPPED_ARGS, 0 },
-	{ "mapping_list_by_patient_created_desc",
-	    MAPPED_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 6, LIST_FLAGS, MAPPED_ARGS, 0 },
+static struct db_stmt mapped_list[] = {
+	DB_LIST_BY_ID("mapping_list_by_patient_id", MAPPED_LIST, 6,
+	    LIST_FLAGS, MAPPED_ARGS),
+	DB_LIST_BY("mapping_list_by_patient_name", MAPPED_LIST, DB_AFTER_TEXT,
+	    "name", 6, LIST_FLAGS, MAPPED_ARGS),
+	DB_LIST_BY("mapping_list_by_patient_assigned", MAPPED_LIST,
+	    DB_AFTER_TIME, "assigned_at", 6, LIST_FLAGS, MAPPED_ARGS),
+	DB_LIST_BY("mapping_list_by_patient_created", MAPPED_LIST,
+	    DB_AFTER_TIME, "created_at", 6, LIST_FLAGS, MAPPED_ARGS),
 };
+_Static_assert(DB_NELEMS(mapped_list) == MAPPED_SORT__MAX * 2,
+    "two list statements for each sort, in its order");
 
 static struct db_stmt mapped_count = { "mapping_count_by_patient",
     "SELECT count(*) FROM patient_doctors "

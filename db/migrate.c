@@ -161,7 +161,8 @@ db_migrate(const struct conf *cf)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)	/* names is NULL when the folder has no migration */
+		qsort(names, n, sizeof(*names), cmp_names);
 
 	if (cf->migration_url != NULL) {
 		/* The tables' owner, when the service's role is not. */

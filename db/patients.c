@@ -23,30 +23,18 @@
 #define LIST_ARGS	"UQCDLO"
 #define LIST_FLAGS	(DB_PER_CALL | DB_READ)
 
-static struct db_stmt list[PATIENT_SORT__MAX * 2] = {
-	{ "patient_list_id", PATIENT_LIST(DB_AFTER_ID(">"), "id"), 6,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_id_desc", PATIENT_LIST(DB_AFTER_ID("<"), "id DESC"),
-	    6, LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_name",
-	    PATIENT_LIST(DB_AFTER_TEXT("name", ">"), "name, id"), 6,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_name_desc",
-	    PATIENT_LIST(DB_AFTER_TEXT("name", "<"), "name DESC, id DESC"), 6,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_created",
-	    PATIENT_LIST(DB_AFTER_TIME("created_at", ">"), "created_at, id"), 6,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_created_desc",
-	    PATIENT_LIST(DB_AFTER_TIME("created_at", "<"),
-	    "created_at DESC, id DESC"), 6, LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_updated",
-	    PATIENT_LIST(DB_AFTER_TIME("updated_at", ">"), "updated_at, id"), 6,
-	    LIST_FLAGS, LIST_ARGS, 0 },
-	{ "patient_list_updated_desc",
-	    PATIENT_LIST(DB_AFTER_TIME("updated_at", "<"),
-	    "updated_at DESC, id DESC"), 6, LIST_FLAGS, LIST_ARGS, 0 },
+static struct db_stmt list[] = {
+	DB_LIST_BY_ID("patient_list_id", PATIENT_LIST, 6, LIST_FLAGS,
+	    LIST_ARGS),
+	DB_LIST_BY("patient_list_name", PATIENT_LIST, DB_AFTER_TEXT, "name",
+	    6, LIST_FLAGS, LIST_ARGS),
+	DB_LIST_BY("patient_list_created", PATIENT_LIST, DB_AFTER_TIME,
+	    "created_at", 6, LIST_FLAGS, LIST_ARGS),
+	DB_LIST_BY("patient_list_updated", PATIENT_LIST, DB_AFTER_TIME,
+	    "updated_at", 6, LIST_FLAGS, LIST_ARGS),
 };
+_Static_assert(DB_NELEMS(list) == PATIENT_SORT__MAX * 2,
+    "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "patient_count",
     "SELECT count(*) FROM patients WHERE user_id = $1 "

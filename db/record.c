@@ -57,6 +57,9 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 
 	p = arena_alloc(ctx->arena, DB_PARAMS_MAX * sizeof(*p));
 #define PUSH(x)	do { if (n == DB_PARAMS_MAX) goto bad; p[n++] = (x); } while (0)
+/* A letter of a kind of call the statement is not run by is a mistake in
+ * its table, and stops here rather than crashing. */
+#define NEED(x)	do { if ((x) == NULL) goto bad; } while (0)
 	for (a = st->args; *a != '\0'; a++) {
 		switch (*a) {
 		case 'U':
@@ -69,10 +72,12 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 			PUSH(db_i64(ctx, in->scope));
 			break;
 		case 'F':
+			NEED(in->write);
 			for (i = 0; i < in->nfields; i++)
 				PUSH(in->write->value[i]);
 			break;
 		case 'P':
+			NEED(in->write);
 			for (i = 0; i < in->nfields; i++) {
 				PUSH(db_bool(in->write->set[i]));
 				PUSH(in->write->value[i]);
@@ -89,6 +94,7 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 			    in->known->any));
 			break;
 		case 'Q':
+			NEED(q);
 			if (filter == PAGE_FILTERS_MAX)
 				goto bad;
 			v = q->filters[filter];
@@ -96,15 +102,19 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 			filter++;
 			break;
 		case 'C':
+			NEED(q);
 			PUSH(q->has_after ? q->after_key : NULL);
 			break;
 		case 'D':
+			NEED(q);
 			PUSH(q->has_after ? db_i64(ctx, q->after_id) : NULL);
 			break;
 		case 'L':
+			NEED(q);
 			PUSH(db_i64(ctx, q->limit + 1));
 			break;
 		case 'O':
+			NEED(q);
 			PUSH(db_i64(ctx, q->offset));
 			break;
 		default:
@@ -112,6 +122,7 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 		}
 	}
 #undef PUSH
+#undef NEED
 	if (n == (size_t)st->nparams)
 		return p;
 bad:

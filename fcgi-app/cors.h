@@ -2,7 +2,8 @@
  * Cross-origin requests (CORS).  Off unless the operator lists origins in
  * CORS_ORIGINS; then a listed origin gets its own name back (never "*"),
  * and a preflight (OPTIONS with Access-Control-Request-Method) on a known
- * path is answered here, before routing and authentication.
+ * path is answered by the router (worker.c) with the path's methods, before
+ * authentication and without a handler.
  */
 #ifndef CORS_H
 #define CORS_H

@@ -14,7 +14,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define METRICS_ROUTES		48	/* route table rows, + 1 for no match */
+/* At least the route table's rows (handlers/routes.c asserts it); one more
+ * slot counts requests that matched no route. */
+#define METRICS_ROUTES		48
 #define METRICS_STATUSES	18	/* see metrics_statuses[] */
 #define METRICS_BUCKETS		12	/* see metrics_buckets_ms[] */
 #define METRICS_SLOTS		2048	/* workers, old and new generation */

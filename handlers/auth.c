@@ -73,6 +73,20 @@ user_json(struct buf *b, const struct user *u)
 	buf_putc(b, '}');
 }
 
+/*
+ * Hashes a new password at BCRYPT_COST into hash.  Returns 0, or logs the
+ * failure and sets the 500.
+ */
+static int
+new_hash(struct req *r, const struct field_value *pw,
+    char hash[PASSWORD_HASH_MAX])
+{
+	if (password_hash(pw->s, pw->len, r->conf->bcrypt_cost, hash) == 0)
+		return 0;
+	log_msg(r->id, "error", "password hashing failed");
+	return problem(r, 500, NULL);
+}
+
 /* Issues a token for u and answers with the register/login shape. */
 static int
 reply_token(struct req *r, int status, const struct user *u)
@@ -158,11 +172,8 @@ auth_register(struct req *r)
 	if ((rc = body_fields(r, register_fields, NELEMS(register_fields),
 	    VALID_CREATE, v)))
 		return rc;
-	if (password_hash(v[REG_PASSWORD].s, v[REG_PASSWORD].len,
-	    r->conf->bcrypt_cost, hash) == -1) {
-		log_msg(r->id, "error", "password hashing failed");
-		return problem(r, 500, NULL);
-	}
+	if ((rc = new_hash(r, &v[REG_PASSWORD], hash)))
+		return rc;
 	st = db_user_create(req_db(r), v[REG_NAME].s, v[REG_EMAIL].s, hash,
 	    &u);
 	explicit_bzero(hash, sizeof(hash));
@@ -312,11 +323,8 @@ auth_password(struct req *r)
 		resp_header(r, "WWW-Authenticate", "Bearer");
 		return problem(r, 401, "the current password is wrong");
 	}
-	if (password_hash(v[PW_NEW].s, v[PW_NEW].len, r->conf->bcrypt_cost,
-	    hash) == -1) {
-		log_msg(r->id, "error", "password hashing failed");
-		return problem(r, 500, NULL);
-	}
+	if ((rc = new_hash(r, &v[PW_NEW], hash)))
+		return rc;
 	st = db_user_set_password(req_db(r), hash, r->now, u.email);
 	explicit_bzero(hash, sizeof(hash));
 	if (st != DB_OK)

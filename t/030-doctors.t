@@ -84,10 +84,14 @@ sub assign {
 	return $r->{json}{id};
 }
 
-# The rows of a list response, or [] when it is not a JSON array.
+# The rows of a list response.  This is not a test: it dies unless the
+# answer is a 200 with a JSON array, so that an error reply can never pass
+# for an empty list.
 sub rows {
 	my ($r) = @_;
-	return ref $r->{json} eq 'ARRAY' ? $r->{json} : [];
+	die "expected a 200 list: " . show_response($r)
+	    unless $r->{status} == 200 && ref $r->{json} eq 'ARRAY';
+	return $r->{json};
 }
 
 # GET /api/doctors?<query> without a token; returns the rows.

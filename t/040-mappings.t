@@ -98,9 +98,14 @@ sub count_for {
 	    . (0 + $pid));
 }
 
+# The rows of a list response.  This is not a test: it dies unless the
+# answer is a 200 with a JSON array, so that an error reply can never pass
+# for an empty list.
 sub rows {
 	my ($r) = @_;
-	return ref $r->{json} eq 'ARRAY' ? $r->{json} : [];
+	die "expected a 200 list: " . show_response($r)
+	    unless $r->{status} == 200 && ref $r->{json} eq 'ARRAY';
+	return $r->{json};
 }
 
 sub ids_of {
