@@ -43,9 +43,12 @@ ensure_packages() {
     apt-get update && apt-get install -y$missing"
 	fi
 	say "installing Debian packages:$missing"
-	apt-get update -qq >&2 &&
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2 ||
-	    die "apt-get install failed"
+	# A fresh machine's unattended upgrades, or another script, may hold
+	# dpkg's lock for a while: wait for it rather than fail.
+	apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 &&
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+	    install -y -qq $missing >&2 ||
+	    die "apt-get install failed: see its message above"
 	pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 }
 
