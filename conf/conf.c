@@ -30,7 +30,9 @@ static const char *const known[] = {
 	"DB_NAME", "JWT_SECRET", "JWT_TTL", "BCRYPT_COST",
 	"LOGIN_MAX_FAILURES", "LOGIN_MAX_EMAILS_PER_ADDRESS", "LOGIN_WINDOW",
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
-	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT",
+	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT", "BCRYPT_SHARE",
+	"REGISTER_MAX_PER_ADDRESS", "REGISTER_WINDOW", "FCGI_WEB_SERVER_ADDRS",
+	"FCGI_READ_TIMEOUT",
 	NULL
 };
 
@@ -377,6 +379,13 @@ static const struct {
 	{ "PORT", 1, 65535, 8080, offsetof(struct conf, port) },
 	{ "JWT_TTL", 60, 86400 * 30, 3600, offsetof(struct conf, jwt_ttl) },
 	{ "BCRYPT_COST", 4, 31, 12, offsetof(struct conf, bcrypt_cost) },
+	{ "BCRYPT_SHARE", 1, 100, 20, offsetof(struct conf, bcrypt_share) },
+	{ "REGISTER_MAX_PER_ADDRESS", 1, 1000000, 10,
+	    offsetof(struct conf, register_max) },
+	{ "REGISTER_WINDOW", 1, 86400 * 7, 3600,
+	    offsetof(struct conf, register_window) },
+	{ "FCGI_READ_TIMEOUT", 1, 3600, 10,
+	    offsetof(struct conf, read_timeout) },
 	{ "LOGIN_MAX_FAILURES", 1, 1000000, 5,
 	    offsetof(struct conf, throttle_pair_max) },
 	{ "LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20,
@@ -482,6 +491,9 @@ load_all(struct conf *c, const char *file, int need_secret, char *err,
 		return -1;
 	if (get_str("RUN_AS_USER", "", c->user, sizeof(c->user), err, errlen) == -1)
 		return -1;
+	if (get_str("FCGI_WEB_SERVER_ADDRS", "", c->web_servers,
+	    sizeof(c->web_servers), err, errlen) == -1)
+		return -1;
 
 	return load_db(c, err, errlen);
 }
@@ -517,6 +529,26 @@ conf_load(struct conf *c, const char *file, int need_secret, char *err,
 }
 
 void
+conf_forget_migration(struct conf *c)
+{
+	char	**e;
+	char	*eq;
+
+	if (c->migration_url != NULL) {
+		explicit_bzero(c->migration_url, strlen(c->migration_url));
+		free(c->migration_url);
+		c->migration_url = NULL;
+	}
+	/* The environment's copy too: /proc shows a process's initial
+	 * environment, so its bytes are wiped where they are. */
+	for (e = environ; e != NULL && *e != NULL; e++)
+		if (strncmp(*e, "MIGRATION_DATABASE_URL=", 23) == 0 &&
+		    (eq = strchr(*e, '=')) != NULL)
+			explicit_bzero(eq + 1, strlen(eq + 1));
+	(void)unsetenv("MIGRATION_DATABASE_URL");
+}
+
+void
 conf_wipe(struct conf *c)
 {
 	size_t	 i;
@@ -532,9 +564,5 @@ conf_wipe(struct conf *c)
 	}
 	c->db_keys[0] = NULL;
 	c->database_url = NULL;
-	if (c->migration_url != NULL) {
-		explicit_bzero(c->migration_url, strlen(c->migration_url));
-		free(c->migration_url);
-		c->migration_url = NULL;
-	}
+	conf_forget_migration(c);
 }

@@ -53,6 +53,10 @@ struct conf {
 	size_t		 jwt_secret_len;
 	int		 jwt_ttl;	/* seconds */
 	int		 bcrypt_cost;
+	int		 bcrypt_share;	/* percent of the cores that hashes
+					   for new clients may take */
+	int		 register_max;	/* registrations per network in */
+	int		 register_window; /* this many seconds */
 
 	/* Login throttling windows (API.md): limits and window lengths. */
 	int		 throttle_pair_max;	/* email + address */
@@ -68,6 +72,11 @@ struct conf {
 	size_t		 ncors_origins;
 
 	char		 user[64];	/* to run as when started as root */
+	/* The web servers that may connect over TCP (libfcgi's
+	 * FCGI_WEB_SERVER_ADDRS: addresses, comma-separated); "" for none. */
+	char		 web_servers[512];
+	int		 read_timeout;	/* seconds a web server may take to
+					   send a request */
 };
 
 /*
@@ -79,6 +88,13 @@ struct conf {
  */
 int	conf_load(struct conf *, const char *file, int need_secret,
 	    char *err, size_t errlen);
+
+/*
+ * Wipes and drops the owner's connection (MIGRATION_DATABASE_URL), from
+ * conf and from the environment: once migrations are done no process
+ * needs the owner's password.
+ */
+void	conf_forget_migration(struct conf *);
 
 /* Wipes the secret and password from memory. */
 void	conf_wipe(struct conf *);

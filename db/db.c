@@ -103,31 +103,6 @@ db_close(struct db_conn *c)
 	free(c);
 }
 
-int
-db_conf_check(const struct conf *cf, char *err, size_t errlen)
-{
-	static const char *const names[] = { "DATABASE_URL",
-	    "MIGRATION_DATABASE_URL" };
-	const char		*urls[] = { cf->database_url,
-				    cf->migration_url };
-	PQconninfoOption	*opts;
-	char			*msg = NULL;
-	size_t			 i;
-
-	for (i = 0; i < 2; i++) {
-		if (urls[i] == NULL)
-			continue;
-		if ((opts = PQconninfoParse(urls[i], &msg)) == NULL) {
-			snprintf(err, errlen, "%s is not a valid connection "
-			    "string: %s", names[i], msg ? msg : "out of memory");
-			PQfreemem(msg);
-			return -1;
-		}
-		PQconninfoFree(opts);
-	}
-	return 0;
-}
-
 /*
  * Makes sure there is a connection that has not been closed by the server
  * since the last query.  Returns 0 when one is ready.
@@ -267,8 +242,12 @@ next_result(struct db_conn *c)
 }
 
 /*
- * The statuses of the SQLSTATEs the service's own functions raise
- * (db/migrations/005_data_terms.sql), and of the classes it expects.
+ * The statuses of the SQLSTATEs the service expects: its own functions'
+ * (db/migrations/005_data_terms.sql), the two integrity rules a client can
+ * break (a unique key, a reference), and those a retry may well get past:
+ * a serialization failure, a deadlock, a lock not granted in time, a
+ * statement timeout, and the server short of resources (class 53).  Any
+ * other is a mistake of the service's, logged and DB_ERROR.
  */
 static const struct {
 	const char	*state;		/* a whole SQLSTATE, or a class */
@@ -277,7 +256,13 @@ static const struct {
 	{ "MRRVK", DB_UNAUTHORIZED },	/* app_begin: token refused */
 	{ "MRBSY", DB_BUSY },		/* app_idempotency_claim */
 	{ "MRDUN", DB_REPLAY },
-	{ "23", DB_CONFLICT },		/* integrity violation */
+	{ "23505", DB_CONFLICT },	/* unique_violation */
+	{ "23503", DB_CONFLICT },	/* foreign_key_violation */
+	{ "40001", DB_UNAVAILABLE },	/* serialization_failure */
+	{ "40P01", DB_UNAVAILABLE },	/* deadlock_detected */
+	{ "55P03", DB_UNAVAILABLE },	/* lock_not_available */
+	{ "57014", DB_UNAVAILABLE },	/* query_canceled: statement timeout */
+	{ "53", DB_UNAVAILABLE },	/* insufficient resources */
 };
 
 /* Maps a failed result to a status, logging what an operator needs. */
@@ -300,14 +285,15 @@ failure(struct db_ctx *ctx, const struct db_stmt *st, PGresult *res)
 		disconnect(c);
 		return DB_UNAVAILABLE;
 	}
-	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
 		if (strncmp(state, states[i].state,
-		    strlen(states[i].state)) == 0)
-			return states[i].status;
-	if (strcmp(state, "57014") == 0) {	/* statement timeout */
-		log_msg(ctx->request_id, "warn", "statement %s timed out",
-		    st->name);
-		return DB_UNAVAILABLE;
+		    strlen(states[i].state)) != 0)
+			continue;
+		if (states[i].status == DB_UNAVAILABLE)
+			log_msg(ctx->request_id, "warn", "statement %s: "
+			    "SQLSTATE %s, the client may retry", st->name,
+			    state);
+		return states[i].status;
 	}
 	log_msg(ctx->request_id, "error", "statement %s failed: SQLSTATE %s",
 	    st->name, state);

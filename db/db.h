@@ -87,6 +87,16 @@ enum db_status	 db_ping(struct db_ctx *);
 int		 db_conf_check(const struct conf *, char *err, size_t errlen);
 
 /*
+ * Checks the service's own role on its database: not a superuser, not
+ * one that bypasses row-level security, owning no table and unable to act
+ * as the tables' owner, any of which would let the service switch off the
+ * guarantees of row-level security and the audit trail.  Returns 0 (also
+ * when the database cannot be reached now: workers will keep trying), or
+ * -1 after logging which rule is broken and what to do.
+ */
+int		 db_role_check(const struct conf *);
+
+/*
  * Applies pending migrations from conf->migrations_dir in order, each in its
  * own transaction, under an advisory lock so that concurrent starts apply
  * each exactly once.  Returns 0, or -1 after logging why.

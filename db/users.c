@@ -12,6 +12,9 @@
  * tokens_valid_after becomes now, or one second past its old value when a
  * token was issued in this very second after an earlier one (such a token
  * is dated tokens_valid_after + 1; see reply_token() in handlers/auth.c).
+ * Now is the database's clock, which dates tokens too (USER_COLS' last
+ * column), so that pools on hosts whose clocks differ agree on which
+ * tokens came before a revocation.
  *
  * The audit row of an account event: AUDIT_USER(head, action, tail) is an
  * INSERT whose source is head action tail, which supply the user id, the
@@ -21,8 +24,13 @@
 	"INSERT INTO audit_events (user_id, action, resource_type, "	\
 	"resource_id, outcome) " head action ", 'user', " tail
 
+#define DB_NOW	"extract(epoch FROM now())::bigint"
+
 #define USER_COLS "id, name, email, password_hash, tokens_valid_after, " \
-	DB_USEC("created_at") ", " DB_USEC("updated_at")
+	DB_USEC("created_at") ", " DB_USEC("updated_at") ", " DB_NOW
+
+/* The revocation of every token so far, as tokens_valid_after's value. */
+#define REVOKE_ALL	"greatest(tokens_valid_after + 1, " DB_NOW ")"
 
 enum stmt {
 	STMT_USER_CREATE,
@@ -31,10 +39,12 @@ enum stmt {
 	STMT_USER_REVOKE_TOKEN,
 	STMT_USER_REVOKE_ALL,
 	STMT_USER_SET_PASSWORD,
+	STMT_USER_REHASH,
 	STMT_LOGIN_ATTEMPT,
 	STMT_LOGIN_FAILED,
 	STMT_LOGIN_REFUSED,
 	STMT_LOGIN_SUCCEEDED,
+	STMT_REGISTER_ATTEMPT,
 	STMT__MAX
 };
 
@@ -43,9 +53,11 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "WITH u AS (INSERT INTO users (name, email, password_hash) "
 	    "  VALUES ($1, $2, $3) RETURNING *), "
 	    "audit AS (" AUDIT_USER("SELECT id, ", "'register'",
-	    "id, 'created' FROM u") ") SELECT " USER_COLS " FROM u", 3, 0, NULL, 0 },
+	    "id, 'created' FROM u") ") SELECT " USER_COLS " FROM u", 3, 0,
+	    NULL, 0 },
 	[STMT_USER_GET_BY_EMAIL] = { "user_get_by_email",
-	    "SELECT " USER_COLS " FROM users WHERE lower(email) = $1", 1, 0, NULL, 0 },
+	    "SELECT " USER_COLS " FROM users WHERE lower(email) = $1", 1, 0,
+	    NULL, 0 },
 	[STMT_USER_GET] = { "user_get",
 	    "SELECT " USER_COLS " FROM users WHERE id = $1", 1, 0, NULL, 0 },
 	[STMT_USER_REVOKE_TOKEN] = { "user_revoke_token",
@@ -58,18 +70,21 @@ static struct db_stmt stmts[STMT__MAX] = {
 	[STMT_USER_REVOKE_ALL] = { "user_revoke_all",
 	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'logout'",
 	    "$1, 'revoked')") ") "
-	    "UPDATE users SET tokens_valid_after = "
-	    "greatest(tokens_valid_after + 1, $2), keep_jti = NULL "
-	    "WHERE id = $1", 2, 0, NULL, 0 },
+	    "UPDATE users SET tokens_valid_after = " REVOKE_ALL ", "
+	    "keep_jti = NULL WHERE id = $1", 1, 0, NULL, 0 },
 	[STMT_USER_SET_PASSWORD] = { "user_set_password",
 	    "WITH audit AS (" AUDIT_USER("VALUES ($1, ", "'password_change'",
 	    "$1, 'changed')") "), "
 	    "cleared AS (DELETE FROM login_failures "
-	    "  WHERE email = $5 AND address = $6) "
+	    "  WHERE email = $4 AND address = app_address_key($5)) "
 	    "UPDATE users SET password_hash = $2, tokens_valid_after = "
-	    "greatest(tokens_valid_after + 1, $3), keep_jti = $4, "
-	    "updated_at = now() WHERE id = $1", 6, 0, NULL, 0 },
-	/* Checks the windows and counts the attempt: 004_login_attempts.sql. */
+	    REVOKE_ALL ", keep_jti = $3, updated_at = now() WHERE id = $1",
+	    5, 0, NULL, 0 },
+	/* A hash made again at the configured cost, after a right password. */
+	[STMT_USER_REHASH] = { "user_rehash",
+	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 0, NULL,
+	    0 },
+	/* Checks the windows and counts the attempt: 006_hostile_clients.sql. */
 	[STMT_LOGIN_ATTEMPT] = { "login_attempt",
 	    "SELECT * FROM app_login_attempt($1, $2, $3, $4, $5, $6, $7)",
 	    7, 0, NULL, 0 },
@@ -85,11 +100,12 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    "resource_id, outcome) "
 	    "VALUES ($2, $1, 'login_failed', 'user', $2, 'throttled')", 2, 0,
 	    NULL, 0 },
+	/* The subquery runs app_login_succeeded() once, for the row. */
 	[STMT_LOGIN_SUCCEEDED] = { "login_succeeded",
-	    "WITH cleared AS (DELETE FROM login_failures "
-	    "  WHERE email = $1 AND address = $2) "
-	    AUDIT_USER("VALUES ($3, ", "'login'", "$3, 'granted')"), 3, 0,
-	    NULL, 0 },
+	    AUDIT_USER("SELECT $3, ", "'login'", "$3, 'granted' FROM "
+	    "(SELECT app_login_succeeded($1, $2, $3)) s"), 3, 0, NULL, 0 },
+	[STMT_REGISTER_ATTEMPT] = { "register_attempt",
+	    "SELECT app_register_attempt($1, $2, $3)", 3, 0, NULL, 0 },
 };
 
 static void
@@ -102,6 +118,7 @@ user_row(PGresult *res, struct user *u)
 	u->tokens_valid_after = db_int(res, 0, 4);
 	u->created_at = db_int(res, 0, 5);
 	u->updated_at = db_int(res, 0, 6);
+	u->db_now = db_int(res, 0, 7);
 }
 
 /* Runs a statement that returns at most one user. */
@@ -164,21 +181,19 @@ db_user_revoke_token(struct db_ctx *ctx, int64_t exp)
 }
 
 enum db_status
-db_user_revoke_all(struct db_ctx *ctx, int64_t now)
+db_user_revoke_all(struct db_ctx *ctx)
 {
-	const char	*params[] = { db_i64(ctx, ctx->user_id),
-			    db_i64(ctx, now) };
+	const char	*params[] = { db_i64(ctx, ctx->user_id) };
 
 	return command(ctx, STMT_USER_REVOKE_ALL, params);
 }
 
 enum db_status
-db_user_set_password(struct db_ctx *ctx, const char *hash, int64_t now,
+db_user_set_password(struct db_ctx *ctx, const char *hash,
     const char *email)
 {
 	const char	*params[] = { db_i64(ctx, ctx->user_id), hash,
-			    db_i64(ctx, now), ctx->jti, email,
-			    ctx->client_address };
+			    ctx->jti, email, ctx->client_address };
 
 	return command(ctx, STMT_USER_SET_PASSWORD, params);
 }
@@ -202,6 +217,8 @@ db_login_attempt(struct db_ctx *ctx, const char *email,
 		return st;
 	for (i = 0; i < 4; i++)
 		t->v[i] = db_text(res, 0, i) != NULL ? db_int(res, 0, i) : 0;
+	t->trusted = db_text(res, 0, 4) != NULL &&
+	    *db_text(res, 0, 4) == 't';
 	return DB_OK;
 }
 
@@ -237,4 +254,28 @@ db_login_succeeded(struct db_ctx *ctx, const char *email, int64_t user_id)
 			    db_i64(ctx, user_id) };
 
 	return command(ctx, STMT_LOGIN_SUCCEEDED, params);
+}
+
+enum db_status
+db_user_rehash(struct db_ctx *ctx, int64_t user_id, const char *hash)
+{
+	const char	*params[] = { db_i64(ctx, user_id), hash };
+
+	return command(ctx, STMT_USER_REHASH, params);
+}
+
+enum db_status
+db_register_attempt(struct db_ctx *ctx, int window, int max,
+    int64_t *retry)
+{
+	const char	*params[] = { ctx->client_address, db_i64(ctx, window),
+			    db_i64(ctx, max) };
+	PGresult	*res;
+	enum db_status	 st;
+
+	st = db_exec(ctx, &stmts[STMT_REGISTER_ATTEMPT], params, &res);
+	if (st != DB_OK)
+		return st;
+	*retry = db_text(res, 0, 0) != NULL ? db_int(res, 0, 0) : 0;
+	return DB_OK;
 }

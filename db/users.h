@@ -19,6 +19,8 @@ struct user {
 	int64_t		 tokens_valid_after;	/* seconds */
 	int64_t		 created_at;		/* microseconds */
 	int64_t		 updated_at;
+	int64_t		 db_now;		/* the database's clock, seconds:
+						   a token's iat */
 };
 
 /*
@@ -27,6 +29,8 @@ struct user {
  */
 struct throttle {
 	int64_t		 v[4];
+	int		 trusted;	/* the email's user logged in from
+					   this network before */
 };
 #define THROTTLE_PAIR		0	/* this email from this address */
 #define THROTTLE_ADDRESS	1	/* distinct emails from this address */
@@ -44,15 +48,26 @@ enum db_status	db_user_get(struct db_ctx *, struct user *);
 /* Revokes the acting token until exp (seconds); drops expired
  * revocations. */
 enum db_status	db_user_revoke_token(struct db_ctx *, int64_t exp);
-/* Refuses every token of the acting user issued up to now (seconds). */
-enum db_status	db_user_revoke_all(struct db_ctx *, int64_t now);
+/* Refuses every token of the acting user issued up to now (seconds, by
+ * the database's clock). */
+enum db_status	db_user_revoke_all(struct db_ctx *);
 /*
  * Sets the acting user's hash and refuses every token up to now except
  * the acting one.  Like a login, the right password clears the failures
  * of email from the client's address.
  */
 enum db_status	db_user_set_password(struct db_ctx *, const char *hash,
-		    int64_t now, const char *email);
+		    const char *email);
+/* Replaces user_id's hash with one made at the configured cost. */
+enum db_status	db_user_rehash(struct db_ctx *, int64_t user_id,
+		    const char *hash);
+/*
+ * Checks the registration window of the client's network (at most max in
+ * window seconds) and, when it has room, counts this one: *retry is 0, or
+ * the seconds until the window has room.
+ */
+enum db_status	db_register_attempt(struct db_ctx *, int window, int max,
+		    int64_t *retry);
 
 /*
  * Checks the throttle windows (conf's limits) for email from the client's
@@ -72,7 +87,8 @@ enum db_status	db_login_failed(struct db_ctx *, const char *email, int keep,
 /* Records the audit row of a login refused by the throttle. */
 enum db_status	db_login_refused(struct db_ctx *, const char *email,
 		    int64_t user_id);
-/* A successful login clears the pair's failures and is audited. */
+/* A successful login clears the pair's failures, makes the client's
+ * network a known one of the user's, and is audited. */
 enum db_status	db_login_succeeded(struct db_ctx *, const char *email,
 		    int64_t user_id);
 

@@ -26,6 +26,9 @@
 
 #define LIST_CURSOR_MAX	2048		/* characters of a cursor */
 #define LIST_KEY_MAX	1000		/* bytes of an SK_TEXT key */
+/* SK_TIME keys: microseconds from year 1 to year 9999. */
+#define CURSOR_TIME_MIN	INT64_C(-62135596800000000)
+#define CURSOR_TIME_MAX	INT64_C(253402300799999999)
 
 static void
 fnv_add(uint64_t *h, const char *s, size_t len)
@@ -123,8 +126,14 @@ list_cursor_parse(struct arena *a, const char *c, size_t clen,
 	/* What is left is the key. */
 	switch (spec->sorts[p->sort].type) {
 	case SK_INT:
-	case SK_TIME:
 		if (list_int64(s, len, &v) == -1)
+			return -1;
+		break;
+	case SK_TIME:
+		/* A time PostgreSQL can add to the epoch: a tampered key
+		 * beyond that would be its error (22008), not a 400. */
+		if (list_int64(s, len, &v) == -1 || v < CURSOR_TIME_MIN ||
+		    v > CURSOR_TIME_MAX)
 			return -1;
 		break;
 	case SK_TEXT:

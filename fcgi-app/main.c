@@ -17,7 +17,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -90,6 +92,93 @@ no_core_dumps(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/* A TCP host part of LISTEN that only this machine reaches. */
+static int
+is_loopback(const char *listen)
+{
+	return strncmp(listen, "127.", 4) == 0 ||
+	    strncmp(listen, "localhost:", 10) == 0 ||
+	    strncmp(listen, "[::1]:", 6) == 0;
+}
+
+/*
+ * A pool on a TCP port other hosts reach takes requests only from the
+ * web servers FCGI_WEB_SERVER_ADDRS names: whoever else connects could set
+ * REMOTE_ADDR (the throttle's key, the audit trail's address) and read
+ * /metrics.  Returns 0, or -1 with the reason in err.
+ */
+static int
+listen_check(const struct conf *c, char *err, size_t errlen)
+{
+	if (is_unix_path(c->listen) || is_loopback(c->listen) ||
+	    c->web_servers[0] != '\0')
+		return 0;
+	snprintf(err, errlen, "LISTEN is %s, which other hosts reach: set "
+	    "FCGI_WEB_SERVER_ADDRS to the addresses of the web servers that "
+	    "may connect", c->listen);
+	return -1;
+}
+
+/*
+ * Opens the pool's socket: the web servers' allow-list for libfcgi (it
+ * reads FCGI_WEB_SERVER_ADDRS at FCGX_Init), a read and write timeout that
+ * TCP connections inherit (a web server that stops halfway through a
+ * request frees its worker after FCGI_READ_TIMEOUT), and a unix socket's
+ * mode and owner (RUN_AS_USER, when started as root).  Returns the socket,
+ * or -1 after logging why.
+ */
+static int
+listen_open(const struct conf *c)
+{
+	struct timeval	 tv = { c->read_timeout, 0 };
+	struct passwd	*pw;
+	int		 fd;
+
+	if (c->web_servers[0] != '\0' &&
+	    setenv("FCGI_WEB_SERVER_ADDRS", c->web_servers, 1) == -1) {
+		log_msg(NULL, "error", "setenv: %s", strerror(errno));
+		return -1;
+	}
+	if (FCGX_Init() != 0) {
+		log_msg(NULL, "error", "FCGX_Init failed");
+		return -1;
+	}
+	if (is_unix_path(c->listen))
+		(void)unlink(c->listen);	/* a stale one from a crash */
+	if ((fd = FCGX_OpenSocket(c->listen, c->backlog)) == -1) {
+		log_msg(NULL, "error", "cannot listen on %s: %s", c->listen,
+		    strerror(errno));
+		return -1;
+	}
+	if (!is_unix_path(c->listen) &&
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1)) {
+		log_msg(NULL, "error", "setsockopt: %s", strerror(errno));
+		return -1;
+	}
+	if (is_unix_path(c->listen)) {
+		if (chmod(c->listen, (mode_t)c->socket_mode) == -1) {
+			log_msg(NULL, "error", "chmod %s: %s", c->listen,
+			    strerror(errno));
+			return -1;
+		}
+		if (geteuid() == 0 && (pw = getpwnam(c->user[0] != '\0' ?
+		    c->user : "medrec")) != NULL &&
+		    chown(c->listen, pw->pw_uid, (gid_t)-1) == -1) {
+			log_msg(NULL, "error", "chown %s: %s", c->listen,
+			    strerror(errno));
+			return -1;
+		}
+	}
+	/* Non-blocking: see the comment at the top of worker.c. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		log_msg(NULL, "error", "fcntl: %s", strerror(errno));
+		return -1;
+	}
+	return fd;
+}
+
 static void
 print_routes(void)
 {
@@ -115,6 +204,8 @@ main(int argc, char *argv[])
 	char		 err[512];
 	int		 ch, migrate_only = 0, fd, rc;
 
+	/* Before anything is read: the configuration holds secrets. */
+	no_core_dumps();
 	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -134,7 +225,8 @@ main(int argc, char *argv[])
 		usage();
 
 	if (conf_load(&conf, conf_file, !migrate_only, err,
-	    sizeof(err)) == -1 || app.check(&conf, err, sizeof(err)) == -1) {
+	    sizeof(err)) == -1 || app.check(&conf, err, sizeof(err)) == -1 ||
+	    listen_check(&conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "medrec: configuration error: %s\n", err);
 		conf_wipe(&conf);
 		return 78;	/* EX_CONFIG */
@@ -148,34 +240,17 @@ main(int argc, char *argv[])
 			return rc == -1 ? 1 : 0;
 		}
 	}
-
-	if (FCGX_Init() != 0) {
-		log_msg(NULL, "error", "FCGX_Init failed");
-		return 1;
-	}
-	if (is_unix_path(conf.listen))
-		(void)unlink(conf.listen);	/* a stale one from a crash */
-	if ((fd = FCGX_OpenSocket(conf.listen, conf.backlog)) == -1) {
-		log_msg(NULL, "error", "cannot listen on %s: %s", conf.listen,
-		    strerror(errno));
-		return 1;
-	}
-	if (is_unix_path(conf.listen) &&
-	    chmod(conf.listen, (mode_t)conf.socket_mode) == -1) {
-		log_msg(NULL, "error", "chmod %s: %s", conf.listen,
-		    strerror(errno));
-		return 1;
-	}
-	/* Non-blocking: see the comment at the top of worker.c. */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1 ||
-	    fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
-		log_msg(NULL, "error", "fcntl: %s", strerror(errno));
-		return 1;
+	/* The owner's password is not needed past here: no worker gets it. */
+	conf_forget_migration(&conf);
+	if (app.verify(&conf) == -1) {
+		conf_wipe(&conf);
+		return 78;
 	}
 
+	if ((fd = listen_open(&conf)) == -1)
+		return 1;
 	if (drop_root(conf.user[0] != '\0' ? conf.user : "medrec") == -1)
 		return 1;
-	no_core_dumps();
 
 	app.prefork(&conf);
 

@@ -9,7 +9,7 @@
 
 /* The statuses the service answers with; the last counts any other. */
 const int metrics_statuses[METRICS_STATUSES] = {
-	200, 201, 204, 304, 400, 401, 404, 405, 409, 412, 413, 415, 422,
+	200, 201, 204, 304, 400, 401, 404, 405, 409, 410, 412, 413, 415, 422,
 	429, 500, 502, 503, 0
 };
 /* Upper bounds of the latency buckets, in milliseconds. */

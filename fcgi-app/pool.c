@@ -184,6 +184,7 @@ reload(struct conf *c, const char *conf_file, int fd, struct slot *slots,
 		conf_wipe(&next);
 		goto refused;
 	}
+	conf_forget_migration(&next);	/* a reload does not migrate */
 	/* The socket stays: changing LISTEN needs a restart. */
 	memcpy(next.listen, c->listen, sizeof(next.listen));
 	if ((fresh = calloc((size_t)next.workers, sizeof(*fresh))) == NULL) {

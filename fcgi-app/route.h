@@ -57,6 +57,11 @@ struct app {
 	int	(*check)(const struct conf *, char *err, size_t errlen);
 	/* Brings the database schema up to date: 0, or -1 after logging. */
 	int	(*migrate)(const struct conf *);
+	/*
+	 * Checks what the service will run as: 0 to go ahead, -1 after
+	 * logging why it must not (a role that owns the tables, say).
+	 */
+	int	(*verify)(const struct conf *);
 	/* In the master, before the first fork: work workers inherit. */
 	void	(*prefork)(const struct conf *);
 	/* In each worker, at its start and its end. */

@@ -4,10 +4,13 @@
  * opened at its start; each request gets a database context on it the
  * first time a handler asks.
  */
+#include <unistd.h>
+
 #include "arena.h"
 #include "conf.h"
 #include "db.h"
 #include "handlers.h"
+#include "log.h"
 #include "metrics.h"
 #include "password.h"
 #include "req.h"
@@ -37,7 +40,13 @@ app_worker_fini(void)
 void
 app_prefork(const struct conf *c)
 {
-	(void)password_verify("", 0, NULL, c->bcrypt_cost);
+	long	 cores = sysconf(_SC_NPROCESSORS_ONLN);
+	double	 rate;
+
+	rate = password_budget_init(c->bcrypt_cost, c->bcrypt_share, cores);
+	log_msg(NULL, "info", "password hashes for new clients: at most %.1f "
+	    "a second (BCRYPT_SHARE=%d%% of %ld cores at cost %d)", rate,
+	    c->bcrypt_share, cores, c->bcrypt_cost);
 }
 
 struct db_ctx *

@@ -98,11 +98,13 @@ reply_token(struct req *r, int status, const struct user *u)
 	memset(&claims, 0, sizeof(claims));
 	claims.sub = u->id;
 	/*
-	 * A token issued in the same second as a logout-all would be refused
-	 * by it (iat <= tokens_valid_after): date it one second later, which
+	 * Dated by the database's clock, which revocations use too, so that
+	 * pools on hosts whose clocks differ agree on what came first.  A
+	 * token issued in the same second as a logout-all would be refused by
+	 * it (iat <= tokens_valid_after): date it one second later, which
 	 * every verifier takes within its clock leeway.
 	 */
-	claims.iat = r->now > u->tokens_valid_after ? r->now :
+	claims.iat = u->db_now > u->tokens_valid_after ? u->db_now :
 	    u->tokens_valid_after + 1;
 	claims.exp = claims.iat + c->jwt_ttl;
 	if (jwt_new_jti(claims.jti) == -1) {
@@ -160,18 +162,52 @@ auth_require(struct req *r)
 	return 0;
 }
 
+/* The answer when the budget of password work for new clients is spent. */
+static int
+busy(struct req *r)
+{
+	resp_header(r, "Retry-After", "1");
+	return problem(r, 503, "too many passwords are being checked at once: "
+	    "try again in a second");
+}
+
+/*
+ * Each registration costs a bcrypt hash, so it comes last: after the
+ * network's registration window, after the email is found free, and only
+ * while the budget of password work for new clients lasts (README,
+ * Security).
+ */
 int
 auth_register(struct req *r)
 {
+	const struct conf	*c = r->conf;
 	struct field_value	 v[NELEMS(register_fields)];
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
 	enum db_status		 st;
+	int64_t			 retry;
 	int			 rc;
 
 	if ((rc = body_fields(r, register_fields, NELEMS(register_fields),
 	    VALID_CREATE, v)))
 		return rc;
+	st = db_register_attempt(req_db(r), c->register_window,
+	    c->register_max, &retry);
+	if (st != DB_OK)
+		return reply_db(r, st, NULL, 0, NULL);
+	if (retry > 0) {
+		resp_header(r, "Retry-After", "%lld", (long long)retry);
+		return problem(r, 429, "too many registrations from this "
+		    "network, try again later");
+	}
+	if ((st = db_user_get_by_email(req_db(r), v[REG_EMAIL].s, &u)) ==
+	    DB_OK)
+		st = DB_CONFLICT;
+	if (st != DB_NOTFOUND)
+		return reply_db(r, st, "user", 0, "a user with this email "
+		    "already exists");
+	if (!password_budget_take())
+		return busy(r);
 	if ((rc = new_hash(r, &v[REG_PASSWORD], hash)))
 		return rc;
 	st = db_user_create(req_db(r), v[REG_NAME].s, v[REG_EMAIL].s, hash,
@@ -185,13 +221,16 @@ auth_register(struct req *r)
 }
 
 /*
- * Applies the three throttle windows of API.md to email from r's address.
- * Returns 0 when the attempt may go ahead, counted as a failure until the
- * password proves right, else the status it set (429 with Retry-After, or
- * 503).  A refused attempt is audited as a failed login.
+ * Applies the three throttle windows of API.md to email from r's network
+ * (the account's window only when the account has not logged in from
+ * there: see app_login_attempt).  Returns 0 when the attempt may go ahead,
+ * counted as a failure until the password proves right, with *trusted
+ * saying whether the account knows the network; else the status it set
+ * (429 with Retry-After, or 503).  A refused attempt is audited as a
+ * failed login.
  */
 static int
-throttle(struct req *r, const char *email)
+throttle(struct req *r, const char *email, int *trusted)
 {
 	struct throttle	 t;
 	int64_t		 retry = 0;
@@ -201,6 +240,7 @@ throttle(struct req *r, const char *email)
 	st = db_login_attempt(req_db(r), email, r->conf, &t);
 	if (st != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);
+	*trusted = t.trusted;
 	/* The wait is that of the longest window that is full. */
 	for (i = THROTTLE_PAIR; i <= THROTTLE_ACCOUNT; i++)
 		if (t.v[i] > retry)
@@ -230,19 +270,41 @@ login_failed(struct req *r, const char *email, int64_t user_id)
 	return 0;
 }
 
+/*
+ * Makes the hash of a password that was found right again when it was made
+ * at another cost than BCRYPT_COST, so that every known email soon takes
+ * as long as the dummy hash of unknown ones.  A failure only waits for the
+ * next login.
+ */
+static void
+rehash(struct req *r, const struct user *u, const struct field_value *pw)
+{
+	char	 hash[PASSWORD_HASH_MAX];
+
+	if (password_cost(u->password_hash) == r->conf->bcrypt_cost ||
+	    password_hash(pw->s, pw->len, r->conf->bcrypt_cost, hash) == -1)
+		return;
+	(void)db_user_rehash(req_db(r), u->id, hash);
+	explicit_bzero(hash, sizeof(hash));
+}
+
 int
 auth_login(struct req *r)
 {
 	struct field_value	 v[NELEMS(login_fields)];
 	struct user		 u;
 	enum db_status		 st;
-	int			 rc, match;
+	int			 rc, match, trusted;
 
 	if ((rc = body_fields(r, login_fields, NELEMS(login_fields),
 	    VALID_CREATE, v)))
 		return rc;
-	if ((rc = throttle(r, v[LOGIN_EMAIL].s)))
+	if ((rc = throttle(r, v[LOGIN_EMAIL].s, &trusted)))
 		return rc;
+	/* An account's owner, from a network they logged in from before,
+	 * is not kept waiting by strangers' work. */
+	if (!trusted && !password_budget_take())
+		return busy(r);
 	st = db_user_get_by_email(req_db(r), v[LOGIN_EMAIL].s, &u);
 	if (st != DB_OK && st != DB_NOTFOUND)
 		return reply_db(r, st, NULL, 0, NULL);
@@ -259,6 +321,7 @@ auth_login(struct req *r)
 	st = db_login_succeeded(req_db(r), v[LOGIN_EMAIL].s, u.id);
 	if (st != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);
+	rehash(r, &u, &v[LOGIN_PASSWORD]);
 	return reply_token(r, 200, &u);
 }
 
@@ -292,7 +355,7 @@ auth_logout_all(struct req *r)
 {
 	enum db_status	 st;
 
-	if ((st = db_user_revoke_all(req_db(r), r->now)) != DB_OK)
+	if ((st = db_user_revoke_all(req_db(r))) != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);
 	return reply_empty(r, 204);
 }
@@ -304,7 +367,7 @@ auth_password(struct req *r)
 	struct user		 u;
 	char			 hash[PASSWORD_HASH_MAX];
 	enum db_status		 st;
-	int			 rc;
+	int			 rc, trusted;
 
 	if ((rc = body_fields(r, password_fields, NELEMS(password_fields),
 	    VALID_CREATE, v)))
@@ -314,7 +377,7 @@ auth_password(struct req *r)
 	if (st != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);
 	/* A stolen token must not become a way to guess the password. */
-	if ((rc = throttle(r, u.email)))
+	if ((rc = throttle(r, u.email, &trusted)))
 		return rc;
 	if (!password_verify(v[PW_CURRENT].s, v[PW_CURRENT].len,
 	    u.password_hash, r->conf->bcrypt_cost)) {
@@ -325,7 +388,7 @@ auth_password(struct req *r)
 	}
 	if ((rc = new_hash(r, &v[PW_NEW], hash)))
 		return rc;
-	st = db_user_set_password(req_db(r), hash, r->now, u.email);
+	st = db_user_set_password(req_db(r), hash, u.email);
 	explicit_bzero(hash, sizeof(hash));
 	if (st != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);

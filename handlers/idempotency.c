@@ -77,6 +77,10 @@ idempotency_begin(struct req *r, const char **key)
 	if (strcmp(reply.request_hash, hash) != 0)
 		return problem(r, 422, "this Idempotency-Key was used for a "
 		    "different request");
+	/* Its record has been deleted since: the key kept nothing of it. */
+	if (reply.body == NULL)
+		return problem(r, 410, "the record this Idempotency-Key created "
+		    "has been deleted");
 	if (reply.location != NULL)
 		resp_header(r, "Location", "%s", reply.location);
 	if (reply.etag != NULL)

@@ -9,7 +9,11 @@
  * bcrypt reads at most 72 bytes and stops at a NUL, so longer passwords and
  * passwords holding a NUL are refused rather than silently cut short.
  */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>		/* explicit_bzero: _GNU_SOURCE */
+#include <sys/mman.h>
+#include <time.h>
 
 #include <crypt.h>
 #include <openssl/crypto.h>
@@ -101,4 +105,86 @@ password_verify(const char *pw, size_t len, const char *hash, int cost)
 		match = 1;
 	explicit_bzero(&d, sizeof(d));
 	return known && match;
+}
+
+int
+password_cost(const char *hash)
+{
+	/* "$2b$12$...": the cost is the two digits after the prefix. */
+	if (hash == NULL || strncmp(hash, "$2b$", 4) != 0 ||
+	    hash[4] < '0' || hash[4] > '9' || hash[5] < '0' || hash[5] > '9' ||
+	    hash[6] != '$')
+		return -1;
+	return (hash[4] - '0') * 10 + (hash[5] - '0');
+}
+
+/*
+ * The budget is a generic cell rate algorithm (a token bucket kept as one
+ * number): tat is when the bucket would be full again, in nanoseconds of
+ * CLOCK_MONOTONIC, which every process of the machine shares.  A hash
+ * moves it one interval on; a hash that would move it more than burst
+ * intervals past now is refused.  One compare-and-swap per hash and no
+ * lock, so a worker killed at any point leaves nothing held.
+ */
+struct budget {
+	int64_t		 tat;
+	int64_t		 interval;	/* nanoseconds a hash costs */
+	int64_t		 burst;		/* nanoseconds of hashes at once */
+};
+
+static struct budget	*budget;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double
+password_budget_init(int cost, int share, long cores)
+{
+	int64_t	 t0;
+	double	 hash_s, rate;
+
+	if ((budget = mmap(NULL, sizeof(*budget), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED) {
+		budget = NULL;
+		return 0;
+	}
+	/* The dummy hash for unknown emails, made here once, is also the
+	 * measure of what one hash costs on this machine. */
+	t0 = now_ns();
+	(void)dummy_hash(cost);
+	hash_s = (double)(now_ns() - t0) / 1e9;
+	if (hash_s <= 0)
+		hash_s = 1e-6;
+	rate = (double)(cores > 0 ? cores : 1) * share / 100.0 / hash_s;
+	budget->interval = (int64_t)(1e9 / rate);
+	/* Room for a second's worth, and at least four, so that a burst of
+	 * real users passes. */
+	budget->burst = budget->interval * 4 > 1000000000 ?
+	    budget->interval * 4 : 1000000000;
+	budget->tat = now_ns();
+	return rate;
+}
+
+int
+password_budget_take(void)
+{
+	int64_t	 now, tat, next;
+
+	if (budget == NULL)
+		return 1;
+	now = now_ns();
+	tat = __atomic_load_n(&budget->tat, __ATOMIC_RELAXED);
+	do {
+		next = (tat > now ? tat : now) + budget->interval;
+		if (next - now > budget->burst)
+			return 0;
+	} while (!__atomic_compare_exchange_n(&budget->tat, &tat, next, 0,
+	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return 1;
 }

@@ -46,6 +46,10 @@ reply_db(struct req *r, enum db_status st, const char *kind, int64_t id,
 	if (st == DB_UNAUTHORIZED)
 		resp_header(r, "WWW-Authenticate",
 		    "Bearer error=\"invalid_token\"");
+	/* What made it unavailable rarely lasts: a connection is remade,
+	 * a lock or a deadlock is gone a moment later. */
+	if (st == DB_UNAVAILABLE)
+		resp_header(r, "Retry-After", "1");
 	if (answers[st].detail == NULL)
 		return problem(r, answers[st].http, NULL);
 	if (!answers[st].of_record)

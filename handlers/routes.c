@@ -60,6 +60,7 @@ const struct app app = {
 	.nroutes = NROUTES,
 	.check = db_conf_check,
 	.migrate = db_migrate,
+	.verify = db_role_check,
 	.prefork = app_prefork,
 	.worker_init = app_worker_init,
 	.worker_fini = app_worker_fini,

@@ -506,11 +506,13 @@ sub check {
 		push @{ $p{'every answered create has exactly one record'} },
 		    "key $key (user $uid, id $id): $n records" if $n != $want;
 		my $kr = $keyrow{$k};
+		# A deleted record's key keeps only that it is gone (410).
+		my $st = $pat{$id}{deleted} ? '410' : '201';
 		push @{ $p{'every record has its key, and every key its '
 		    . 'response'} }, "key $key (id $id): " . ($kr ?
 		    "stored with status $kr->{st}, Location $kr->{loc}" :
-		    'not stored') unless $kr && $kr->{st} eq '201' &&
-		    $kr->{loc} =~ m{/api/patients/$id$};
+		    'not stored') unless $kr && ($kr->{st} eq $st ||
+		    $pat{$id}{maybe}) && $kr->{loc} =~ m{/api/patients/$id$};
 	}
 	my %loc;
 	for my $k (sort keys %keyrow) {

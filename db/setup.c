@@ -1,0 +1,145 @@
+/*
+ * What db/ checks before the service starts: that its connection strings
+ * parse, that a database reached over TCP is reached with verified TLS
+ * (a warning otherwise), and that the role the service logs in as cannot
+ * undo row-level security or the audit trail.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "conf.h"
+#include "db.h"
+#include "log.h"
+
+/* The sslmodes that check the server's certificate. */
+static int
+verified(const char *sslmode)
+{
+	return sslmode != NULL && (strcmp(sslmode, "verify-full") == 0 ||
+	    strcmp(sslmode, "verify-ca") == 0);
+}
+
+/* Host names that stay on this machine: a socket directory, loopback. */
+static int
+local_host(const char *h)
+{
+	return *h == '\0' || *h == '/' || *h == '@' ||
+	    strcmp(h, "localhost") == 0 || strncmp(h, "127.", 4) == 0 ||
+	    strcmp(h, "::1") == 0;
+}
+
+/*
+ * Warns when the parsed options o reach a host over the network without
+ * verifying its certificate: passwords and patient data would cross the
+ * network where a man in the middle can read them.
+ */
+static void
+warn_plain_tcp(const char *name, PQconninfoOption *o)
+{
+	const char	*host = NULL, *mode = NULL;
+	char		 h[256], *p, *comma;
+
+	for (; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "sslmode") == 0)
+			mode = o->val;
+	}
+	if (host == NULL || verified(mode))
+		return;
+	snprintf(h, sizeof(h), "%s", host);
+	for (p = h; p != NULL; p = comma) {
+		if ((comma = strchr(p, ',')) != NULL)
+			*comma++ = '\0';
+		if (!local_host(p)) {
+			log_msg(NULL, "warn", "%s reaches the database at %s "
+			    "over the network with sslmode=%s: passwords and "
+			    "patient data can be read on the way; set "
+			    "sslmode=verify-full (README, Security)", name, p,
+			    mode != NULL ? mode : "prefer");
+			return;
+		}
+	}
+}
+
+int
+db_conf_check(const struct conf *cf, char *err, size_t errlen)
+{
+	static const char *const names[] = { "DATABASE_URL",
+	    "MIGRATION_DATABASE_URL" };
+	const char		*urls[] = { cf->database_url,
+				    cf->migration_url };
+	PQconninfoOption	*opts;
+	char			*msg = NULL;
+	size_t			 i;
+
+	for (i = 0; i < 2; i++) {
+		if (urls[i] == NULL)
+			continue;
+		if ((opts = PQconninfoParse(urls[i], &msg)) == NULL) {
+			snprintf(err, errlen, "%s is not a valid connection "
+			    "string: %s", names[i], msg ? msg : "out of memory");
+			PQfreemem(msg);
+			return -1;
+		}
+		warn_plain_tcp(names[i], opts);
+		PQconninfoFree(opts);
+	}
+	return 0;
+}
+
+
+int
+db_role_check(const struct conf *c)
+{
+	static const char sql[] =
+	    "SELECT r.rolname, r.rolsuper, r.rolbypassrls, "
+	    "  (SELECT string_agg(t.relname, ', ' ORDER BY t.relname) "
+	    "   FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace "
+	    "   WHERE n.nspname = current_schema() AND t.relkind IN ('r', 'p') "
+	    "   AND pg_has_role(r.oid, t.relowner, 'USAGE')) "
+	    "FROM pg_roles r WHERE r.rolname = current_user";
+	PGconn		*pg;
+	PGresult	*res = NULL;
+	const char	*role, *owned;
+	int		 rc = 0;
+
+	pg = PQconnectdbParams(c->db_keys, c->db_values, 1);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		log_msg(NULL, "warn", "could not check the service's role: %s",
+		    PQerrorMessage(pg));
+		goto out;
+	}
+	res = PQexec(pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		log_msg(NULL, "warn", "could not check the service's role: %s",
+		    PQerrorMessage(pg));
+		goto out;
+	}
+	role = PQgetvalue(res, 0, 0);
+	owned = PQgetisnull(res, 0, 3) ? NULL : PQgetvalue(res, 0, 3);
+	if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+		log_msg(NULL, "error", "the service logs in as %s, a superuser, "
+		    "which row-level security does not hold: give it a role of "
+		    "its own in medrec_app (README, Security)", role);
+	else if (strcmp(PQgetvalue(res, 0, 2), "t") == 0)
+		log_msg(NULL, "error", "the service logs in as %s, which "
+		    "bypasses row-level security: ALTER ROLE %s NOBYPASSRLS",
+		    role, role);
+	else if (owned != NULL)
+		log_msg(NULL, "error", "the service logs in as %s, which owns "
+		    "or may act as the owner of %s, and could switch their "
+		    "row-level security or audit trigger off: run migrations "
+		    "as the owner (MIGRATION_DATABASE_URL) and give the service "
+		    "a role of its own in medrec_app (README, Security)", role,
+		    owned);
+	else
+		goto out;
+	rc = -1;
+out:
+	PQclear(res);
+	PQfinish(pg);
+	return rc;
+}
