@@ -82,8 +82,7 @@ static struct db_stmt stmts[STMT__MAX] = {
 	    5, 0, NULL, 0 },
 	/* A hash made again at the configured cost, after a right password. */
 	[STMT_USER_REHASH] = { "user_rehash",
-	    "UPDATE users SET password_hash = $2 WHERE id = $1", 2, 0, NULL,
-	    0 },
+	    "SELECT app_password_rehash($1, $2, $3)", 3, 0, NULL, 0 },
 	/* Checks the windows and counts the attempt: 006_hostile_clients.sql. */
 	[STMT_LOGIN_ATTEMPT] = { "login_attempt",
 	    "SELECT * FROM app_login_attempt($1, $2, $3, $4, $5, $6, $7)",
@@ -257,9 +256,10 @@ db_login_succeeded(struct db_ctx *ctx, const char *email, int64_t user_id)
 }
 
 enum db_status
-db_user_rehash(struct db_ctx *ctx, int64_t user_id, const char *hash)
+db_user_rehash(struct db_ctx *ctx, int64_t user_id, const char *old,
+    const char *hash)
 {
-	const char	*params[] = { db_i64(ctx, user_id), hash };
+	const char	*params[] = { db_i64(ctx, user_id), old, hash };
 
 	return command(ctx, STMT_USER_REHASH, params);
 }

@@ -58,9 +58,9 @@ enum db_status	db_user_revoke_all(struct db_ctx *);
  */
 enum db_status	db_user_set_password(struct db_ctx *, const char *hash,
 		    const char *email);
-/* Replaces user_id's hash with one made at the configured cost. */
+/* Replaces user_id's hash, when it still is old, with hash. */
 enum db_status	db_user_rehash(struct db_ctx *, int64_t user_id,
-		    const char *hash);
+		    const char *old, const char *hash);
 /*
  * Checks the registration window of the client's network (at most max in
  * window seconds) and, when it has room, counts this one: *retry is 0, or

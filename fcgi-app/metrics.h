@@ -38,6 +38,8 @@ struct metrics {
 	uint64_t	 worker_restarts;	/* ended by a crash or kill */
 	uint64_t	 worker_recycles;	/* after MAX_REQUESTS */
 	uint64_t	 db_reconnects;
+	uint64_t	 password_hashes;	/* bcrypt hashes computed */
+	uint64_t	 password_refused;	/* refused: budget spent */
 	struct metrics_slot slots[METRICS_SLOTS];
 };
 

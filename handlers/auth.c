@@ -284,7 +284,7 @@ rehash(struct req *r, const struct user *u, const struct field_value *pw)
 	if (password_cost(u->password_hash) == r->conf->bcrypt_cost ||
 	    password_hash(pw->s, pw->len, r->conf->bcrypt_cost, hash) == -1)
 		return;
-	(void)db_user_rehash(req_db(r), u->id, hash);
+	(void)db_user_rehash(req_db(r), u->id, u->password_hash, hash);
 	explicit_bzero(hash, sizeof(hash));
 }
 

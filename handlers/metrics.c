@@ -94,6 +94,15 @@ metrics_get(struct req *r)
 	    "# TYPE medrec_db_reconnects_total counter\n"
 	    "medrec_db_reconnects_total %" PRIu64 "\n",
 	    load(&metrics->db_reconnects));
+	buf_printf(b, "# HELP medrec_password_hashes_total bcrypt hashes "
+	    "computed (registrations, logins, password changes).\n"
+	    "# TYPE medrec_password_hashes_total counter\n"
+	    "medrec_password_hashes_total %" PRIu64 "\n"
+	    "# HELP medrec_password_refused_total Requests refused with 503 "
+	    "because the budget of password work for new clients was spent.\n"
+	    "# TYPE medrec_password_refused_total counter\n"
+	    "medrec_password_refused_total %" PRIu64 "\n",
+	    load(&metrics->password_hashes), load(&metrics->password_refused));
 	workers(&total, &busy);
 	buf_printf(b, "# HELP medrec_workers Pool workers by state.\n"
 	    "# TYPE medrec_workers gauge\n"

@@ -18,9 +18,13 @@
 #include <crypt.h>
 #include <openssl/crypto.h>
 
+#include "metrics.h"
 #include "password.h"
 
 #define PASSWORD_MAX	72	/* bytes bcrypt reads */
+
+/* Adds one to a counter of /metrics, once the pool has made them. */
+#define count(c)	do { if (metrics != NULL) metrics_add((c), 1); } while (0)
 #define COST_MAX	31	/* bcrypt's highest cost */
 
 /*
@@ -51,6 +55,7 @@ password_hash(const char *pw, size_t len, int cost,
 	const char		*h;
 	int			 rc = -1;
 
+	count(&metrics->password_hashes);
 	memset(&d, 0, sizeof(d));
 	if (crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, d.setting,
 	    sizeof(d.setting)) == NULL)
@@ -98,6 +103,7 @@ password_verify(const char *pw, size_t len, const char *hash, int cost)
 	 */
 	if (!known && (hash = dummy_hash(cost)) == NULL)
 		return 0;
+	count(&metrics->password_hashes);
 	memset(&d, 0, sizeof(d));
 	if ((h = hash_into(&d, pw, len, hash)) != NULL &&
 	    strlen(h) == strlen(hash) &&
@@ -182,8 +188,10 @@ password_budget_take(void)
 	tat = __atomic_load_n(&budget->tat, __ATOMIC_RELAXED);
 	do {
 		next = (tat > now ? tat : now) + budget->interval;
-		if (next - now > budget->burst)
+		if (next - now > budget->burst) {
+			count(&metrics->password_refused);
 			return 0;
+		}
 	} while (!__atomic_compare_exchange_n(&budget->tat, &tat, next, 0,
 	    __ATOMIC_RELAXED, __ATOMIC_RELAXED));
 	return 1;

@@ -97,6 +97,23 @@ CREATE FUNCTION app_login_succeeded(login_email text, login_address text,
      WHERE user_id = login_user AND last_login < now() - interval '90 days';
 $$;
 
+-- A right password whose hash was made at another cost than the service's
+-- is hashed again at login, before anyone is signed in: row-level security
+-- lets a user change only their own account, so this runs as the tables'
+-- owner, whom the policy below alone lets do it, and only over the very
+-- hash that was just checked.
+CREATE POLICY users_rehash ON users FOR UPDATE TO CURRENT_USER
+    USING (true) WITH CHECK (true);
+CREATE FUNCTION app_password_rehash(rehash_user bigint, old_hash text,
+        new_hash text)
+    RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
+    UPDATE users SET password_hash = new_hash
+     WHERE id = rehash_user AND password_hash = old_hash;
+$$;
+REVOKE ALL ON FUNCTION app_password_rehash(bigint, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_password_rehash(bigint, text, text)
+    TO medrec_app;
+
 -- Registrations per network: each costs a bcrypt hash.
 CREATE TABLE registrations (
     id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -314,8 +314,17 @@ sub new {
 			REGISTER_MAX_PER_ADDRESS => 1000000,
 			%{ $opts{env} // {} },
 		};
-		$self->start_pool;
+		# With listen => 'tcp', the pool listens on a loopback port,
+		# as pools on other hosts do (pool_port).
 		my @sockets = ("$dir/pool.sock");
+		if (($opts{listen} // '') eq 'tcp') {
+			my ($s, $p) = _hold_port();
+			close($s);
+			$self->{pool_port} = $p;
+			$self->{base_env}{LISTEN} = "127.0.0.1:$p";
+			@sockets = ("127.0.0.1:$p");
+		}
+		$self->start_pool;
 		for my $i (2 .. ($opts{pools} // 1)) {
 			$self->start_extra_pool("pool$i");
 			push @sockets, "$dir/pool$i.sock";
@@ -538,6 +547,7 @@ sub url {
 sub dir		{ $_[0]{dir} }
 sub port	{ $_[0]{port} }
 sub pool_pid	{ $_[0]{pool_pid} }
+sub pool_port	{ $_[0]{pool_port} }	# with new(listen => 'tcp')
 sub nginx_pid	{ $_[0]{nginx_pid} }
 sub database_url { $_[0]{database_url} }	# the service's role
 sub migration_url { $_[0]{migration_url} }	# the tables' owner
@@ -593,10 +603,12 @@ sub request {
 	my %args = (headers => \%h);
 	$args{content} = $body if defined $body;
 	# Connection: close, so a stopped or reloaded nginx never leaves a
-	# stale kept-alive connection behind.
+	# stale kept-alive connection behind.  from => '127.0.0.7' sends it
+	# from another loopback address: another client, as nginx sees it.
 	my $http = HTTP::Tiny->new(keep_alive => 0, max_redirect => 0,
 	    timeout => $o{timeout} // 30,
-	    agent => 'medrec-tests/1');
+	    agent => 'medrec-tests/1',
+	    $o{from} ? (local_address => $o{from}) : ());
 	local $SIG{PIPE} = 'IGNORE';
 	my $r = $http->request($method, $self->url($path), \%args);
 	my %res = (status => $r->{status}, reason => $r->{reason},
