@@ -97,9 +97,10 @@ ensure_pg_user() {
 # start_cluster DIR: creates (once) and starts a private cluster in DIR,
 # reachable only on its socket directory DIR/run, with passwords kept under
 # DIR (mode 0600).  As a deployment would have it, the tables belong to
-# medrec_owner, who runs the migrations (MIGRATION_DATABASE_URL), and the
-# service logs in as medrec, a member of medrec_app that owns nothing and
-# cannot bypass row-level security (DATABASE_URL).  Sets both.
+# medrec_owner, who runs the migrations (owner_url, for the pool's
+# MIGRATION_DATABASE_URL), and the service logs in as medrec, a member of
+# medrec_app that owns nothing and cannot bypass row-level security
+# (DATABASE_URL, exported).
 start_cluster() {
 	pgdir=$1
 	ensure_pg_user
@@ -160,8 +161,10 @@ out of a private directory, or set DATABASE_URL"
 	    "SELECT 1 FROM pg_database WHERE datname = 'medrec'" \
 	    "CREATE DATABASE medrec OWNER medrec_owner"
 	DATABASE_URL="postgresql://medrec:$app_pw@/medrec?host=$pgdir/run"
-	MIGRATION_DATABASE_URL="postgresql://medrec_owner:$owner_pw@/medrec?host=$pgdir/run"
-	export DATABASE_URL MIGRATION_DATABASE_URL
+	export DATABASE_URL
+	# Not exported: only the pool's command gets it, for its migrations,
+	# and the pool forgets it once they are done.
+	owner_url="postgresql://medrec_owner:$owner_pw@/medrec?host=$pgdir/run"
 }
 
 stop_cluster() {
