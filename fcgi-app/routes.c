@@ -12,6 +12,7 @@
 const struct route routes[] = {
 	{ "GET",    "/api/health",          health_get,      AUTH_NONE, BODY_NONE },
 	{ "GET",    "/api/openapi.json",    openapi_get,     AUTH_NONE, BODY_NONE },
+	{ "GET",    "/api/docs",            docs_get,        AUTH_NONE, BODY_NONE },
 
 	{ "POST",   "/api/auth/register",   auth_register,   AUTH_NONE, BODY_JSON },
 	{ "POST",   "/api/auth/login",      auth_login,      AUTH_NONE, BODY_JSON },

@@ -20,6 +20,7 @@ int	health_get(struct req *);
 
 /* handlers/openapi.c */
 int	openapi_get(struct req *);
+int	docs_get(struct req *);
 
 /* handlers/auth.c */
 int	auth_register(struct req *);
