@@ -15,6 +15,11 @@
 #define REQID_MAX	64
 #define BODY_MAX	(64 * 1024)	/* API.md: larger bodies get 413 */
 #define PATH_IDS_MAX	2
+/*
+ * The Content-Security-Policy of every response whose handler set no other
+ * in r->csp: a JSON API needs a browser to run, load or frame nothing.
+ */
+#define CSP_NONE	"default-src 'none'; frame-ancestors 'none'"
 
 struct conf;
 struct route;
@@ -43,6 +48,7 @@ struct req {
 
 	int			 status;	/* 0 until a reply is set */
 	struct buf		 headers;	/* "Name: value\r\n" lines */
+	const char		*csp;		/* NULL: CSP_NONE */
 	struct buf		 out;		/* the body */
 };
 

@@ -154,10 +154,12 @@ respond(struct req *r, FCGX_Stream *out)
 	buf_add(&h, r->headers.data, r->headers.len);
 	buf_printf(&h, "X-Request-Id: %s\r\n", r->id);
 	buf_puts(&h, "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "Content-Security-Policy: default-src 'none'; "
-	    "frame-ancestors 'none'\r\n"
-	    "Referrer-Policy: no-referrer\r\n");
+	    "X-Content-Type-Options: nosniff\r\n");
+	/* Here and only here, so that a response never carries two
+	 * policies: a browser would enforce both. */
+	buf_printf(&h, "Content-Security-Policy: %s\r\n",
+	    r->csp != NULL ? r->csp : CSP_NONE);
+	buf_puts(&h, "Referrer-Policy: no-referrer\r\n");
 	if (r->status != 204 && r->status != 304)
 		buf_printf(&h, "Content-Length: %zu\r\n", r->out.len);
 	buf_add(&h, "\r\n", 2);

@@ -109,6 +109,7 @@ int	mapping_delete(struct req *);
 /* handlers/health.c, handlers/openapi.c */
 int	health_get(struct req *);
 int	openapi_get(struct req *);
+int	docs_get(struct req *);
 
 /* handlers/metrics.c, on the internal listener only */
 int	metrics_get(struct req *);

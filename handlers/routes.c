@@ -16,6 +16,7 @@
 static const struct route routes[] = {
 	{ "GET",    "/api/health",          health_get,      AUTH_NONE, BODY_NONE, NULL },
 	{ "GET",    "/api/openapi.json",    openapi_get,     AUTH_NONE, BODY_NONE, NULL },
+	{ "GET",    "/api/docs",            docs_get,        AUTH_NONE, BODY_NONE, NULL },
 
 	{ "POST",   "/api/auth/register",   auth_register,   AUTH_NONE, BODY_JSON, NULL },
 	{ "POST",   "/api/auth/login",      auth_login,      AUTH_NONE, BODY_JSON, NULL },

@@ -145,6 +145,12 @@ is($r->{status}, 200, 'a percent-encoded path id is decoded, as nginx\'s $uri');
 $r = $t->request(GET => '/api/nope');
 is_problem($r, 404, 'an unknown path under /api/ is the pool\'s 404');
 has_security_headers($r, 'a 404 carries the security headers once each');
+$r = $t->request(GET => '/api/docs');
+is($r->{status}, 200, 'GET /api/docs through Apache is 200');
+my $csp = $r->{headers}{'content-security-policy'};
+ok(defined $csp && !ref $csp && $csp =~ /^default-src 'none'; script-src 'sha256-/,
+    '  with exactly one Content-Security-Policy, the page\'s own (Apache '
+    . 'adds none)') or diag(show_response($r));
 $r = $t->request(DELETE => '/api/health');
 is_problem($r, 405, 'a known path with another method is 405');
 like($r->{headers}{allow} // '', qr/GET/, '  with Allow');
