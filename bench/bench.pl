@@ -392,9 +392,14 @@ sub wait_health {
 # responder, both logging as the site does.
 sub nginx_start {
 	my $dir = "$work/nginx";
-	my ($p_api, $p_ret, $p_noop) = (free_port(), free_port(), free_port());
+	my ($p_api, $p_ret, $p_noop, $p_metrics) = (free_port(), free_port(),
+	    free_port(), free_port());
+	# The site's internal listener too, on a port of its own: the default
+	# 9180 is script/server's, which may be running.
 	run(cmd => [ "$top/script/nginx-conf", $dir, "127.0.0.1:$p_api",
-	    "$work/pool.sock" ], env => { NGINX_WORKERS => undef });
+	    "$work/pool.sock" ], env => { NGINX_WORKERS => undef,
+	    METRICS_LISTEN => "127.0.0.1:$p_metrics" });
+	$M{metrics_url} = "http://127.0.0.1:$p_metrics";
 	my $limits = slurp("$top/bench/nginx-limits.conf.in");
 	$limits =~ s/\@RETURN_LISTEN\@/127.0.0.1:$p_ret/g;
 	$limits =~ s/\@NOOP_LISTEN\@/127.0.0.1:$p_noop/g;

@@ -77,12 +77,15 @@ sub mask {
 	return $s;
 }
 
-# Is a TCP port free on every address (nginx's "listen 8080")?
+# Is a TCP port free, on every address (nginx's "listen 8080") and on
+# loopback (the metrics listener's 127.0.0.1:9180)?
 sub port_free {
 	my ($port) = @_;
-	my $s = IO::Socket::INET->new(LocalAddr => '0.0.0.0', LocalPort => $port,
-	    Listen => 1, ReuseAddr => 1, Proto => 'tcp') or return 0;
-	close($s);
+	for my $addr ('0.0.0.0', '127.0.0.1') {
+		my $s = IO::Socket::INET->new(LocalAddr => $addr,
+		    LocalPort => $port, Listen => 1, Proto => 'tcp') or return 0;
+		close($s);
+	}
 	return 1;
 }
 
