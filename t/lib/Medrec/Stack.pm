@@ -1107,14 +1107,15 @@ sub stop {
 #   [5:48:12 PM] › [HTTP SERVER] get /api/x ℹ  info      Request received
 #   [5:48:12 PM] ›     [PROXY] ℹ  info      < Received forward response
 my @PRISM_USUAL = (
-	[ 'CLI',	 qr/^awaiting$/, qr/^Starting Prism/ ],
-	[ 'CLI',	 qr/^info$/,	qr{^[A-Z]+ +http://\S+$} ],
-	[ 'CLI',	 qr/^start$/,	qr/^Prism is listening on / ],
-	[ 'HTTP SERVER', qr/^info$/,	qr/^Request received$/ ],
-	[ 'PROXY',	 qr/^info$/,	qr/^> Forwarding "\w+" request to \S+\.\.\.$/ ],
-	[ 'PROXY',	 qr/^info$/,	qr/^The upstream call to \S+ has returned \d+$/ ],
-	[ 'PROXY',	 qr/^info$/,	qr/^< Received forward response$/ ],
-	[ 'VALIDATOR',	 qr/^(?:warning|error)$/, qr/^Violation: request / ],
+	[ 'CLI', qr/^awaiting$/, qr/^Starting Prism/ ],
+	[ 'CLI', qr/^info$/, qr{^[A-Z]+ +http://\S+$} ],	# an operation
+	[ 'CLI', qr/^start$/, qr/^Prism is listening on / ],
+	[ 'HTTP SERVER', qr/^info$/, qr/^Request received$/ ],
+	[ 'PROXY', qr/^info$/, qr/^> Forwarding "\w+" request to \S+\.\.\.$/ ],
+	[ 'PROXY', qr/^info$/,
+	    qr/^The upstream call to \S+ has returned \d+$/ ],
+	[ 'PROXY', qr/^info$/, qr/^< Received forward response$/ ],
+	[ 'VALIDATOR', qr/^(?:warning|error)$/, qr/^Violation: request / ],
 );
 
 # prism_report($log, $record, $doc): what one Prism saw, from the paths of
@@ -1149,13 +1150,15 @@ sub prism_report {
 			next;
 		}
 		$responses++;
-		my $what = "$r->{method} $r->{path} -> $r->{status} ($r->{file})";
+		my $what = "$r->{method} $r->{path} -> $r->{status} "
+		    . "($r->{file})";
 		if ($r->{status} == 599) {
 			push @problems, "$what: no answer from Prism";
 			next;
 		}
-		push @problems, "$what: Prism answered itself (no X-Request-Id), "
-		    . 'the stack never did' if $r->{prism_answered};
+		push @problems, "$what: Prism answered itself (no "
+		    . 'X-Request-Id), the stack never did'
+		    if $r->{prism_answered};
 		my $v = $r->{violations};
 		next unless defined $v;
 		unless (ref $v eq 'ARRAY') {
