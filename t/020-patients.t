@@ -35,11 +35,12 @@ sub api {
 	return $t->request($method, $path, token => $u->{token}, %o);
 }
 
-# raw($user, $method, $path, $bytes): a body sent as is, as application/json.
+# raw($user, $method, $path, $bytes): a body sent as is, as application/json,
+# so past Prism (direct), which would parse it and send its own JSON.
 sub raw {
 	my ($u, $method, $path, $bytes, %o) = @_;
 	return api($u, $method, $path, body => $bytes,
-	    content_type => 'application/json', %o);
+	    content_type => 'application/json', direct => 1, %o);
 }
 
 # make_patient($user, \%fields): creates a patient; returns its JSON.

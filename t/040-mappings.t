@@ -53,11 +53,12 @@ sub pair {
 	return { patientId => 0 + $pid, doctorId => 0 + $did };
 }
 
-# raw($user, $method, $path, $bytes): a body sent as is, as application/json.
+# raw($user, $method, $path, $bytes): a body sent as is, as application/json,
+# so past Prism (direct), which would parse it and send its own JSON.
 sub raw {
 	my ($u, $method, $path, $bytes) = @_;
 	return api($u, $method, $path, body => $bytes,
-	    content_type => 'application/json');
+	    content_type => 'application/json', direct => 1);
 }
 
 # make_patient($user, $name): creates a patient; returns its id.

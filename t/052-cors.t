@@ -253,9 +253,11 @@ my %answers = (
 	'201 POST /api/patients' => $pr,
 	'204 DELETE /api/patients/:id' => $off->request(DELETE =>
 	    '/api/patients/' . ($pr->{json}{id} // 0), token => $ou->{token}),
+	# Bodies that are not JSON go past Prism (direct), which would
+	# answer them itself.
 	'400 a body that is not JSON' => $off->request(POST => '/api/patients',
 	    token => $ou->{token}, body => '{"name":',
-	    content_type => 'application/json'),
+	    content_type => 'application/json', direct => 1),
 	'401 no token' => $off->request(GET => '/api/patients'),
 	'404 from the pool' => $off->request(GET => '/api/no-such-thing'),
 	'404 from nginx' => $off->request(GET => '/no-such-thing'),
@@ -266,7 +268,7 @@ my %answers = (
 	    email => $ou->{email}, password => 'another password' }),
 	'413 nginx\'s own page' => $off->request(POST => '/api/patients',
 	    token => $ou->{token}, body => 'x' x 65537,
-	    content_type => 'application/json'),
+	    content_type => 'application/json', direct => 1),
 	'415 a text/plain body' => $off->request(POST => '/api/patients',
 	    token => $ou->{token}, body => 'name=x',
 	    content_type => 'text/plain'),

@@ -336,6 +336,8 @@ sub new {
 			$self->_start_nginx($opts{nginx_workers} // 1, $opts{tls});
 		}
 		$self->wait_ready;
+		# A stack whose plain port only redirects has nothing to check.
+		$self->_start_prism if $ENV{MEDREC_PRISM} && !$opts{tls};
 		1;
 	} or do {
 		my $err = $@;
@@ -368,7 +370,7 @@ sub description {
 	my ($self) = @_;
 	my %d = map { $_ => $self->{$_} } qw(url port dir top bin pgbin pgdata
 	    sockdir database_url migration_url pool_pid nginx_pid jwt_secret
-    metrics_url);
+	    metrics_url prism_url prism_log prism_record);
 	return \%d;
 }
 
@@ -490,6 +492,69 @@ sub _start_nginx {
 	    '-e', "$dir/error.log", '-g', 'daemon off;' ]);
 }
 
+# With MEDREC_PRISM naming Prism's binary (t/091-contract.t installs it and
+# sets it), Prism's validating proxy stands in front of the stack on a free
+# loopback port (prism_url), and request() goes through it unless called
+# with direct => 1.  Prism checks every response against the OpenAPI
+# document the service itself serves, and passes the response on as it
+# came; each violation goes to its log (prism_log) and into an
+# sl-violations header, which request() writes down, with the request and
+# the test file, in prism_record (one JSON object a line).  Both land in
+# MEDREC_PRISM_DIR when it is set (so that t/091-contract.t finds those of
+# every stack), else in the stack's directory; prism_report() reads them.
+#
+# Prism runs without --errors, with --validate-request=false and
+# --cors=false, so that it changes nothing the tests look at: with --errors
+# it answers a request without a token, or for a path the document does not
+# have, itself (the service's own 401 and 404 would go unchecked), and
+# turns only error-severity violations into a 500 (a status the document
+# does not list, such as a 304, is a warning, which it would pass on).
+sub _start_prism {
+	my ($self) = @_;
+	my $out = $ENV{MEDREC_PRISM_DIR} // $self->{dir};
+	my $r = $self->request(GET => '/api/openapi.json', direct => 1);
+	die "GET /api/openapi.json is $r->{status}: no document for Prism\n"
+	    unless $r->{status} == 200;
+	my ($sock, $port) = _hold_port();
+	my $doc = "$out/prism-$port.openapi.json";
+	_spew($doc, $r->{body});
+	$self->{prism_log} = "$out/prism-$port.log";
+	close($sock);	# as late as possible: Prism binds it next
+	$self->{prism_pid} = _spawn(cwd => $self->{dir},
+	    log => $self->{prism_log},
+	    env => { NO_COLOR => 1, FORCE_COLOR => 0, NODE_ENV => undef },
+	    cmd => [ $ENV{MEDREC_PRISM}, 'proxy', $doc, $self->{url},
+	    '--host', '127.0.0.1', '--port', $port, '--errors=false',
+	    '--validate-request=false', '--cors=false', '--multiprocess=false',
+	    '--verboseLevel', 'info' ]);
+	my $url = "http://127.0.0.1:$port";
+	my $http = HTTP::Tiny->new(keep_alive => 0, timeout => 5);
+	my $why;
+	wait_until($ENV{MEDREC_START_TIMEOUT} // 60, sub {
+		unless (_child_alive($self->{prism_pid})) {
+			$why = 'Prism exited';
+			return 1;
+		}
+		return $http->get("$url/api/health")->{status} == 200;
+	}, 0.1) or $why = 'no 200 from GET /api/health through Prism';
+	die "$why\n" . _tail($self->{prism_log}, 30) if $why;
+	$self->{prism_record} = "$out/prism-$port.jsonl";
+	_spew($self->{prism_record}, '');
+	$self->{prism_url} = $url;
+}
+
+sub _stop_prism {
+	my ($self) = @_;
+	return unless $self->{owned} && $self->{owner_pid} == $$;
+	local $?;
+	my $pid = $self->{prism_pid};
+	return unless _child_alive($pid);
+	kill('TERM', $pid);
+	return if wait_until(10, sub { !_child_alive($pid) }, 0.01);
+	kill('KILL', $pid);
+	waitpid($pid, 0);
+}
+
 # Waits until GET /api/health answers 200; dies with the logs' tails after
 # $timeout seconds (30) or when the pool or nginx exits.
 sub wait_ready {
@@ -587,9 +652,14 @@ sub database_url_for {
 # HTTP.
 
 # request($method, $path, json => $data | body => $bytes, content_type => ..,
-# headers => {..}, token => $jwt): returns { status, reason, headers (names
-# lower-cased), body, json (decoded when the type is JSON) }.  Status 599
-# means the connection failed (HTTP::Tiny's convention).
+# headers => {..}, token => $jwt, direct => 1): returns { status, reason,
+# headers (names lower-cased), body, json (decoded when the type is JSON) }.
+# Status 599 means the connection failed (HTTP::Tiny's convention).  When
+# Prism stands in front of the stack (MEDREC_PRISM), the request goes
+# through it, unless direct => 1: for what a test sends broken on purpose,
+# which Prism would parse and send on changed (a body that is not JSON, or
+# JSON whose bytes matter, a query it re-encodes) or answer itself (headers
+# over Node's 16 KiB); a HEAD always goes direct.
 sub request {
 	my ($self, $method, $path, %o) = @_;
 	my %h = %{ $o{headers} // {} };
@@ -610,15 +680,47 @@ sub request {
 	    agent => 'medrec-tests/1',
 	    $o{from} ? (local_address => $o{from}) : ());
 	local $SIG{PIPE} = 'IGNORE';
-	my $r = $http->request($method, $self->url($path), \%args);
+	# Prism cannot carry a HEAD: it reads the empty body of a JSON
+	# response as JSON, fails, and answers 500 itself.
+	my $prism = $self->{prism_url} && !$o{direct} && $method ne 'HEAD';
+	my $r = $http->request($method, ($prism ? $self->{prism_url} :
+	    $self->{url}) . $path, \%args);
 	my %res = (status => $r->{status}, reason => $r->{reason},
 	    headers => $r->{headers} // {}, body => $r->{content} // '');
+	$self->_record_prism($method, $path, \%res) if $prism;
 	my $ct = $res{headers}{'content-type'} // '';
 	if ($ct =~ m{^application/(?:problem\+)?json\b}i && length $res{body}) {
 		$res{json} = eval { $JSON->decode($res{body}) };
 		$res{json_error} = $@ unless defined $res{json};
 	}
 	return \%res;
+}
+
+# What went through Prism, one JSON object a line in prism_record: the
+# test file, the request, the status and Prism's sl-violations header (a
+# JSON array, or a string when Prism cut it short), which request() leaves
+# in the response too.
+sub _record_prism {
+	my ($self, $method, $path, $res) = @_;
+	my $v = $res->{headers}{'sl-violations'};
+	$v = join(',', @$v) if ref $v;
+	if (defined $v) {
+		my $list = eval { $JSON->decode($v) };
+		$v = $list if ref $list eq 'ARRAY';
+	}
+	# Every answer of the stack (nginx's own included) has an X-Request-Id;
+	# one without it is Prism's own.
+	my $own = $res->{status} != 599 &&
+	    !defined $res->{headers}{'x-request-id'};
+	my $line = $JSON->encode({ file => $0, method => $method,
+	    path => $path, status => $res->{status} + 0,
+	    $own ? (prism_answered => JSON::PP::true) : (),
+	    defined $v ? (violations => $v) : () }) . "\n";
+	sysopen(my $fh, $self->{prism_record}, O_WRONLY | O_APPEND | O_CREAT,
+	    0644) or die "$self->{prism_record}: $!\n";
+	flock($fh, LOCK_EX);
+	syswrite($fh, $line);
+	close($fh);
 }
 
 # bg(sub { ... }): runs the sub in a child process and returns an object
@@ -991,14 +1093,15 @@ sub _stop_pgbouncer {
 
 sub pgbouncer_port { $_[0]{pgbouncer_port} }
 
-# stop(): stops what this process started, by PID, in order: the pool (so
-# it finishes its requests), nginx, PostgreSQL.  Idempotent; a no-op for an
-# attached stack.
+# stop(): stops what this process started, by PID, in order: Prism, the
+# pool (so it finishes its requests), nginx, PostgreSQL.  Idempotent; a
+# no-op for an attached stack.
 sub stop {
 	my ($self) = @_;
 	return unless $self->{owned} && $self->{owner_pid} == $$;
 	return if $self->{stopped}++;
 	local ($?, $@);
+	eval { $self->_stop_prism };
 	eval { $self->stop_pool };
 	for my $pid (values %{ $self->{extra_pools} // {} }) {
 		next unless _child_alive($pid);
@@ -1012,6 +1115,100 @@ sub stop {
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
 		eval { $self->stop_pg('immediate') };
 	}
+}
+
+# The lines Prism prints (--verboseLevel info) at start, for a request that
+# went well, and for what it finds about a request rather than its response
+# (no token, a path it has no operation for), as [ name, level, message ]:
+#   [5:48:12 PM] › [HTTP SERVER] get /api/x ℹ  info      Request received
+#   [5:48:12 PM] ›     [PROXY] ℹ  info      < Received forward response
+my @PRISM_USUAL = (
+	[ 'CLI', qr/^awaiting$/, qr/^Starting Prism/ ],
+	[ 'CLI', qr/^info$/, qr{^[A-Z]+ +http://\S+$} ],	# an operation
+	[ 'CLI', qr/^start$/, qr/^Prism is listening on / ],
+	[ 'HTTP SERVER', qr/^info$/, qr/^Request received$/ ],
+	[ 'PROXY', qr/^info$/, qr/^> Forwarding "\w+" request to \S+\.\.\.$/ ],
+	[ 'PROXY', qr/^info$/,
+	    qr/^The upstream call to \S+ has returned \d+$/ ],
+	[ 'PROXY', qr/^info$/, qr/^< Received forward response$/ ],
+	[ 'VALIDATOR', qr/^(?:warning|error)$/, qr/^Violation: request / ],
+);
+
+# prism_report($log, $record, $doc): what one Prism saw, from the paths of
+# its log, of request()'s record and of the document it checked against:
+# { responses => how many went through it, unchecked => how many it matched
+# to no operation of the document (a path or method the service does not
+# have), problems => [ one line each ] }.  A problem is a response that
+# breaks the document (whatever the severity Prism gives it: a status the
+# document does not list is only a "warning" to Prism), a response Prism
+# matched to no operation although the document has one, a request that
+# got no answer from Prism, and any line of Prism's log that is not one of
+# the few it prints for a request that went well, so that nothing Prism
+# says can go unread.  Not a test: t/091-contract.t and log_problems()
+# assert on it.
+sub prism_report {
+	my ($log, $record, $doc_path) = @_;
+	my (@problems, @ops);
+	my $doc = eval { $JSON->decode(slurp($doc_path)) };
+	push @problems, "cannot read the document $doc_path" unless $doc;
+	for my $path (sort keys %{ ($doc && $doc->{paths}) || {} }) {
+		my $re = join '', map { /^\{\w+\}$/ ? '[^/]+' : quotemeta }
+		    split m{(\{\w+\})}, $path;
+		push @ops, [ uc($_), qr/^$re$/ ]
+		    for grep { !/^(?:parameters|summary|description|servers)$/ }
+		    keys %{ $doc->{paths}{$path} };
+	}
+	my ($responses, $unchecked, $received) = (0, 0, 0);
+	for my $line (split /\n/, slurp($record)) {
+		my $r = eval { $JSON->decode($line) };
+		unless (ref $r eq 'HASH') {
+			push @problems, "unreadable record: $line";
+			next;
+		}
+		$responses++;
+		my $what = "$r->{method} $r->{path} -> $r->{status} "
+		    . "($r->{file})";
+		if ($r->{status} == 599) {
+			push @problems, "$what: no answer from Prism";
+			next;
+		}
+		push @problems, "$what: Prism answered itself (no "
+		    . 'X-Request-Id), the stack never did'
+		    if $r->{prism_answered};
+		my $v = $r->{violations};
+		next unless defined $v;
+		unless (ref $v eq 'ARRAY') {
+			push @problems, "$what: $v";
+			next;
+		}
+		for my $e (@$v) {
+			my $where = join('.', @{ $e->{location} // [] });
+			if ($where !~ /^request\b/) {
+				push @problems, "$what: $e->{severity}: "
+				    . "$where: $e->{message}";
+			} elsif ($e->{message} eq 'Selected route not found') {
+				$unchecked++;
+				(my $p = $r->{path}) =~ s/\?.*//s;
+				push @problems, "$what: Prism checked it against "
+				    . 'no operation, but the document has one'
+				    if grep { $_->[0] eq $r->{method} &&
+				    $p =~ $_->[1] } @ops;
+			}
+		}
+	}
+	for my $line (split /\n/, slurp($log)) {
+		next if $line eq '';
+		my ($name, $level, $msg) = $line =~ /^\[[^\]]*\]\ ›\ +
+		    \[([A-Z\ ]+)\]\ (?:\w+\ \S+\ )?\S+\ +(\w+)\ +(.*?)\s*$/x;
+		my $usual = defined $name && grep { $name eq $_->[0] &&
+		    $level =~ $_->[1] && $msg =~ $_->[2] } @PRISM_USUAL;
+		$received++ if $usual && $msg eq 'Request received';
+		push @problems, "Prism logged: $line" unless $usual;
+	}
+	push @problems, "Prism logged $received requests, fewer than the "
+	    . "$responses answers it gave" if $received < $responses;
+	return { responses => $responses, unchecked => $unchecked,
+	    problems => \@problems };
 }
 
 # The log checks, as { check name => [ offending lines ] }: what
@@ -1049,6 +1246,14 @@ sub log_problems {
 	}
 	$p{$check} = [ 'no secrets were recorded to look for' ]
 	    unless @secrets;
+	if ($self->{prism_log}) {
+		# Stopped first, so that its log is complete.
+		$self->_stop_prism if $self->{owned};
+		(my $doc = $self->{prism_log}) =~ s/\.log$/.openapi.json/;
+		$p{'every response through Prism is true to the OpenAPI '
+		    . 'document'} = prism_report($self->{prism_log},
+		    $self->{prism_record}, $doc)->{problems};
+	}
 	return \%p;
 }
 
