@@ -243,20 +243,22 @@ insert_failures($d->{email}, 0, @far[0 .. 6]);
 is_status(login_from('127.0.0.1', $d->{email}, $d->{password}), 200,
     '7 failures for one account from 7 addresses do not yet limit it');
 insert_failures($d->{email}, 0, $far[7]);
-is_throttled(login_from('127.0.0.1', $d->{email}, $d->{password}),
-    $LIMIT{LOGIN_ACCOUNT_WINDOW},
-    'after 8 failures from many addresses the account is limited, right password too');
 is_throttled(login_from('127.0.0.2', $d->{email}, $d->{password}),
-    $LIMIT{LOGIN_ACCOUNT_WINDOW}, '  from another address too');
+    $LIMIT{LOGIN_ACCOUNT_WINDOW}, 'after 8 failures from many addresses the '
+    . 'account is limited from a new address, right password too');
 is_throttled(login_from('127.0.0.3', $d->{email}, 'wrong'),
     $LIMIT{LOGIN_ACCOUNT_WINDOW}, '  and with a wrong password too');
+# Issue 13, finding 2: the owner, from the address they logged in from
+# (above), is not locked out by strangers' failures.
+is_status(login_from('127.0.0.1', $d->{email}, $d->{password}), 200,
+    '  but not from the address the account logged in from before');
 is_status(login_from('127.0.0.1', $e->{email}, $e->{password}), 200,
     'another account is not limited by it');
 
 # Retry-After says when the oldest failure leaves the window.
 reset_failures();
 insert_failures($d->{email}, 4, @far);
-$r = login_from('127.0.0.1', $d->{email}, $d->{password});
+$r = login_from('127.0.0.4', $d->{email}, $d->{password});
 is_throttled($r, 2,
     'with failures 4 s old in a 6 s window, Retry-After is at most 2');
 

@@ -681,8 +681,10 @@ sub request {
 	    $o{from} ? (local_address => $o{from}) : ());
 	local $SIG{PIPE} = 'IGNORE';
 	# Prism cannot carry a HEAD: it reads the empty body of a JSON
-	# response as JSON, fails, and answers 500 itself.
-	my $prism = $self->{prism_url} && !$o{direct} && $method ne 'HEAD';
+	# response as JSON, fails, and answers 500 itself.  Nor a request
+	# from another address: nginx would see Prism's.
+	my $prism = $self->{prism_url} && !$o{direct} && $method ne 'HEAD' &&
+	    !$o{from};
 	my $r = $http->request($method, ($prism ? $self->{prism_url} :
 	    $self->{url}) . $path, \%args);
 	my %res = (status => $r->{status}, reason => $r->{reason},
