@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,7 +59,7 @@ static pid_t
 spawn(const struct conf *c, int fd)
 {
 	sigset_t	 none;
-	pid_t		 pid;
+	pid_t		 pid, master = getpid();
 	int		 slot = metrics_slot_reserve();
 
 	if ((pid = fork()) == -1) {
@@ -71,6 +72,13 @@ spawn(const struct conf *c, int fd)
 		sigemptyset(&none);
 		signal(SIGCHLD, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* A master killed outright (SIGKILL, OOM) cannot ask its
+		 * workers to leave; without this they would hold the socket
+		 * and serve on, orphaned, forever.  The check after it covers
+		 * a master that died before the prctl. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+		    getppid() != master)
+			_exit(0);
 		metrics_slot_own(slot, getpid());
 		if (slot >= 0)
 			metrics_self = &metrics->slots[slot];

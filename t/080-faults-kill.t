@@ -4,7 +4,8 @@
 # until answered), a random worker gets kill -9 every 200 to 500 ms for
 # 10 s.  Nothing acknowledged is lost, no key makes two records, what fails
 # fails as a clean 502/503 problem document and never hangs, health is 200
-# within 5 s and every worker answers afterwards.  A private stack.
+# within 5 s and every worker answers afterwards.  Then the master is
+# killed: its workers leave with it.  A private stack.
 
 use strict;
 use warnings;
@@ -87,5 +88,15 @@ no_worker_stuck($t, $WORKERS, 'after the kills');
 diag(sprintf('kill: %d workers killed by kill -9 in 10 s (%d of them in '
     . 'the middle of a request); health 200 %.2f s after the last', $kills,
     $busy_kills, $took));
+
+# The master itself killed outright: its workers must not serve on,
+# orphaned, holding the socket (they get SIGTERM from the kernel).
+my @orphans = workers();
+ok(@orphans, 'the master has workers before it is killed');
+kill('KILL', $t->pool_pid);
+$t->wait_pool(5);
+ok(wait_until(10, sub { !grep { kill(0, $_) } @orphans }, 0.05),
+    'a master killed by kill -9 takes its workers with it')
+    or diag('still running: ' . join(' ', grep { kill(0, $_) } @orphans));
 
 done_testing();
