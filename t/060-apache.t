@@ -202,6 +202,18 @@ unlike($t->pool_log, qr/SecretName/, 'nor has the pool\'s log');
 like($access, qr{"POST /api/patients" 413 }m,
     'the access log has the method the client sent with Apache\'s 413');
 
+# No proxy is named in the site as installed: X-Forwarded-For is nobody's
+# to set (t/054-real-ip.t names one).
+$r = api($u, POST => '/api/patients', json => { name => 'Forwarded' },
+    headers => { 'X-Forwarded-For' => '203.0.113.7',
+    'X-Request-Id' => "t060-xff-$$" });
+is($r->{status}, 201, 'a patient created with an X-Forwarded-For');
+$r = api($u, GET => '/api/audit?limit=200');
+my ($event) = grep { ($_->{requestId} // '') eq "t060-xff-$$" }
+    @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
+is($event ? $event->{clientAddress} : '(no event)', '127.0.0.1',
+    '  is audited from the sender\'s address: the header is not believed');
+
 ###############################################################################
 # The internal listener.
 
