@@ -456,7 +456,8 @@ sub start_pool {
 }
 
 # With tls, nginx serves HTTPS on a second port with a fresh self-signed
-# certificate (tls_url, tls_port, tls_cert), and the plain port redirects.
+# certificate (tls_url, tls_port, tls_cert), and the plain port refuses
+# API calls.
 sub _start_nginx {
 	my ($self, $workers, $tls) = @_;
 	my $dir = "$self->{dir}/nginx";
@@ -512,8 +513,9 @@ sub wait_ready {
 			$why = ($self->{apache_pid} ? 'apache2' : 'nginx') . ' exited';
 			return 1;
 		}
+		# With TLS, plain HTTP refuses API calls: that 403 is nginx's.
 		return $self->request(GET => '/api/health')->{status} ==
-		    ($self->{tls_url} ? 308 : 200);
+		    ($self->{tls_url} ? 403 : 200);
 	}, 0.05);
 	$why //= "no 200 from GET /api/health in $timeout s"
 	    unless $ok;
@@ -829,7 +831,7 @@ sub _stop_nginx {
 # its own ServerRoot, PidFile, logs and runtime files under DIR/apache, in
 # the foreground (-DFOREGROUND), stopped by PID.  With tls, as for nginx:
 # HTTPS on tls_port with a fresh self-signed certificate, plain HTTP
-# redirecting.  metrics_url is the site's internal listener.
+# refusing API calls.  metrics_url is the site's internal listener.
 sub _start_apache {
 	my ($self, $tls) = @_;
 	my $top = $self->{top};
