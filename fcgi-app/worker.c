@@ -212,9 +212,13 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 		r.query = "";
 	if ((r.remote_addr = req_param(&r, "REMOTE_ADDR")) == NULL)
 		r.remote_addr = "";
-	/* The client's own id when sane, else the web server's, else ours. */
-	if (reqid_valid(id = req_param(&r, "HTTP_X_REQUEST_ID")) ||
-	    reqid_valid(id = req_param(&r, "REQUEST_ID")))
+	/*
+	 * The web server's id first: it is the one its access log holds, and
+	 * the sites make it the client's own when that is sane.  Then the
+	 * client's header (a web server that passes no REQUEST_ID), then ours.
+	 */
+	if (reqid_valid(id = req_param(&r, "REQUEST_ID")) ||
+	    reqid_valid(id = req_param(&r, "HTTP_X_REQUEST_ID")))
 		strcpy(r.id, id);
 	else
 		reqid_new(r.id);

@@ -4,13 +4,14 @@
 # (issue 8, "Apache"): the main flows of the black-box suite, the body
 # limit, Apache's own errors as problem documents with API.md's headers,
 # the request id, no query string in either access log, the internal
-# metrics listener, and the HTTPS variant.
+# metrics listener, and the HTTPS variant, whose plain HTTP refuses API
+# calls.
 use strict;
 use warnings;
 
 use Test::More;
 
-use Medrec::Stack qw(slurp);
+use Medrec::Stack qw(slurp wait_until);
 use Medrec::Test;
 
 my $t = Medrec::Stack->new(web => 'apache');
@@ -203,6 +204,18 @@ unlike($t->pool_log, qr/SecretName/, 'nor has the pool\'s log');
 like($access, qr{"POST /api/patients" 413 }m,
     'the access log has the method the client sent with Apache\'s 413');
 
+# No proxy is named in the site as installed: X-Forwarded-For is nobody's
+# to set (t/054-real-ip.t names one).
+$r = api($u, POST => '/api/patients', json => { name => 'Forwarded' },
+    headers => { 'X-Forwarded-For' => '203.0.113.7',
+    'X-Request-Id' => "t060-xff-$$" });
+is($r->{status}, 201, 'a patient created with an X-Forwarded-For');
+$r = api($u, GET => '/api/audit?limit=200');
+my ($event) = grep { ($_->{requestId} // '') eq "t060-xff-$$" }
+    @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
+is($event ? $event->{clientAddress} : '(no event)', '127.0.0.1',
+    '  is audited from the sender\'s address: the header is not believed');
+
 ###############################################################################
 # The internal listener.
 
@@ -235,12 +248,33 @@ $out = curl('--cacert', $cert, '--tlsv1.2', '--tls-max', '1.2',
 like($out, qr{^HTTP/\S+ 200}m, 'TLS 1.2 is accepted');
 my $old = `echo | openssl s_client -connect 127.0.0.1:@{[ $s->tls_port ]} -tls1_1 -cipher DEFAULT\@SECLEVEL=0 2>&1`;
 like($old, qr/alert protocol version/, 'TLS 1.1 is refused');
+# Plain HTTP refuses API calls: a redirect would make the client send its
+# token and body in clear once more (issue 13, finding 10).
 $r = $s->request(POST => '/api/auth/login?x=1', json => {});
-is($r->{status}, 308, 'plain HTTP redirects with 308, which keeps the method');
-is($r->{headers}{location},
-    "https://127.0.0.1:@{[ $s->tls_port ]}/api/auth/login?x=1",
-    '  to the same path and query on the HTTPS port');
+is_problem($r, 403, 'an API call over plain HTTP is refused with a 403 '
+    . 'problem document');
+like($r->{json} ? $r->{json}{detail} // '' : '', qr/\bHTTPS\b/,
+    '  whose detail says to use HTTPS');
+ok(!defined $r->{headers}{location},
+    '  with no Location, so the client does not send its token again');
+has_security_headers($r, '  and the security headers, once each');
 ok(!defined $r->{headers}{'strict-transport-security'},
     'plain HTTP carries no HSTS');
+for my $path ('/api/patients?q=PlainName', '/api', '/%61pi/health') {
+	is_problem($s->request(GET => $path), 403,
+	    "GET $path over plain HTTP is 403");
+}
+$access = wait_until(5, sub {
+	my $l = slurp($s->dir . '/apache/medrec-access.log');
+	return $l =~ m{"GET /api/patients" 403 } ? $l : undef;
+}) // '';
+like($access, qr{"GET /api/patients" 403 },
+    'the refusal is in the site\'s access log, path only');
+unlike($access, qr/PlainName/, '  without the query string');
+$r = $s->request(GET => '/index.html?x=1');
+is($r->{status}, 308, 'anything else over plain HTTP redirects with 308');
+is($r->{headers}{location},
+    "https://127.0.0.1:@{[ $s->tls_port ]}/index.html?x=1",
+    '  to the same path and query on the HTTPS port');
 
 done_testing();

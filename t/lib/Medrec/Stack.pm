@@ -261,6 +261,9 @@ sub _ensure_pg_user {
 # nginx_workers is NGINX_WORKERS; tap => 0 makes teardown print instead of
 # running the log checks as tests (default: tests when Test::More is loaded).
 # web => 'apache' puts Apache httpd in front instead of nginx.
+# real_ip_from => '127.0.0.1' (addresses or networks, comma-separated)
+# makes the web server believe X-Forwarded-For from those proxies only, as
+# the README's "Real client addresses" says.
 sub new {
 	my ($class, %opts) = @_;
 	my $self = bless {
@@ -330,6 +333,7 @@ sub new {
 			push @sockets, "$dir/pool$i.sock";
 		}
 		$self->{sockets} = join(',', @sockets);
+		$self->{real_ip_from} = $opts{real_ip_from};
 		if (($opts{web} // 'nginx') eq 'apache') {
 			$self->_start_apache($opts{tls});
 		} else {
@@ -454,7 +458,8 @@ sub start_pool {
 }
 
 # With tls, nginx serves HTTPS on a second port with a fresh self-signed
-# certificate (tls_url, tls_port, tls_cert), and the plain port redirects.
+# certificate (tls_url, tls_port, tls_cert), and the plain port refuses
+# API calls.
 sub _start_nginx {
 	my ($self, $workers, $tls) = @_;
 	my $dir = "$self->{dir}/nginx";
@@ -480,7 +485,8 @@ sub _start_nginx {
 	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
 	    "127.0.0.1:$port", $self->{sockets}, @tls ],
 	    env => { NGINX_WORKERS => $workers,
-	    METRICS_LISTEN => "127.0.0.1:$metrics_port" });
+	    METRICS_LISTEN => "127.0.0.1:$metrics_port",
+	    REAL_IP_FROM => $self->{real_ip_from} });
 	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
 	$self->{port} = $port;
 	$self->{url} = "http://127.0.0.1:$port";
@@ -572,8 +578,9 @@ sub wait_ready {
 			$why = ($self->{apache_pid} ? 'apache2' : 'nginx') . ' exited';
 			return 1;
 		}
+		# With TLS, plain HTTP refuses API calls: that 403 is nginx's.
 		return $self->request(GET => '/api/health')->{status} ==
-		    ($self->{tls_url} ? 308 : 200);
+		    ($self->{tls_url} ? 403 : 200);
 	}, 0.05);
 	$why //= "no 200 from GET /api/health in $timeout s"
 	    unless $ok;
@@ -928,7 +935,7 @@ sub _stop_nginx {
 # its own ServerRoot, PidFile, logs and runtime files under DIR/apache, in
 # the foreground (-DFOREGROUND), stopped by PID.  With tls, as for nginx:
 # HTTPS on tls_port with a fresh self-signed certificate, plain HTTP
-# redirecting.  metrics_url is the site's internal listener.
+# refusing API calls.  metrics_url is the site's internal listener.
 sub _start_apache {
 	my ($self, $tls) = @_;
 	my $top = $self->{top};
@@ -954,6 +961,14 @@ sub _start_apache {
 	my @listen = ("Listen 127.0.0.1:$port");
 	my @modules = qw(mpm_event authz_core alias headers proxy proxy_fcgi
 	    reqtimeout unique_id);
+	# As apache/medrec-api.conf.in's commented lines say, with mod_remoteip.
+	$v{REAL_IP} = '# (no proxy is believed)';
+	if (defined $self->{real_ip_from}) {
+		$v{REAL_IP} = "RemoteIPHeader X-Forwarded-For\n"
+		    . 'RemoteIPInternalProxy '
+		    . join(' ', split /,/, $self->{real_ip_from});
+		push @modules, 'remoteip';
+	}
 	my $site = 'medrec.conf.in';
 	if ($tls) {
 		($tls_sock, $tls_port) = _hold_port();
