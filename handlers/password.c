@@ -141,12 +141,18 @@ struct budget {
 static struct budget	*budget;
 
 static int64_t
-now_ns(void)
+clock_ns(clockid_t clock)
 {
 	struct timespec	 ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t
+now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 double
@@ -161,10 +167,12 @@ password_budget_init(int cost, int share, long cores)
 		return 0;
 	}
 	/* The dummy hash for unknown emails, made here once, is also the
-	 * measure of what one hash costs on this machine. */
-	t0 = now_ns();
+	 * measure of what one hash costs on this machine: in processor time,
+	 * so that a pool started while the machine is busy (a build, other
+	 * pools) does not take a lower rate for its whole life. */
+	t0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	(void)dummy_hash(cost);
-	hash_s = (double)(now_ns() - t0) / 1e9;
+	hash_s = (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - t0) / 1e9;
 	if (hash_s <= 0)
 		hash_s = 1e-6;
 	rate = (double)(cores > 0 ? cores : 1) * share / 100.0 / hash_s;

@@ -211,7 +211,11 @@ sub free_port {
 
 # script/server --watch in the scratch tree, in a clean environment and a
 # session of its own (so that the test's signals reach only it), its
-# output in server.log.
+# output in server.log.  The stream registers a user after another from
+# one address, far past the default allowance for a network (10 an hour)
+# and faster than the default share of the processors for hashing lets
+# new clients in (BCRYPT_SHARE), so both are raised: the swap, not the
+# throttles, is under test.
 sub start_server {
 	my $home = $ENV{HOME} // (getpwuid($>))[7];
 	my $pid = fork() // die "fork: $!\n";
@@ -224,7 +228,9 @@ sub start_server {
 			open(STDERR, '>&', \*STDOUT) or die;
 			exec('env', '-i', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin',
 			    "HOME=$home", 'LANG=C.UTF-8', "PORT=$port",
-			    "METRICS_PORT=$metrics_port", "$dir/script/server",
+			    "METRICS_PORT=$metrics_port",
+			    'REGISTER_MAX_PER_ADDRESS=1000000', 'BCRYPT_SHARE=100',
+			    "$dir/script/server",
 			    '--watch') or die "exec env: $!\n";
 		};
 		print STDERR $@;

@@ -4,14 +4,12 @@
 # right security, agrees with what the service takes and sends (sort values,
 # query parameters, the members of its records), and passes a real linter.
 #
-# The linter is Redocly CLI, installed with npm into var/npm of this tree
-# the first time (the npm registry must be reachable then) and reused after.
+# The linter is Redocly CLI, from npm: script/npm-tool installs it into
+# var/npm the first time (the npm registry must be reachable then).
 
 use strict;
 use warnings;
 
-use Fcntl qw(:flock);
-use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use JSON::PP;
 use Test::More;
@@ -21,10 +19,6 @@ use Medrec::Test;
 
 my $t = Medrec::Stack->shared;
 my $JSON = JSON::PP->new->utf8->canonical;
-
-# A 1.x release whose dependencies are all published: npm's newest 1.x
-# (1.34.21) names a @redocly/respect-core that the registry does not have.
-my $REDOCLY = '@redocly/cli@1.34.20';
 
 my %IS_METHOD = map { $_ => 1 } qw(get put post delete options head patch
     trace);
@@ -153,30 +147,6 @@ sub response_schema {
 	    or die "$key has no $status response\n";
 	return $res->{content}{'application/json'}{schema}
 	    // die "$key $status has no application/json schema\n";
-}
-
-# Installs the linter into var/npm of this tree unless the wanted version
-# is there already; returns the path of its binary.  Dies with npm's
-# output when the install fails.
-sub redocly_bin {
-	my $dir = Medrec::Stack::top() . '/var/npm';
-	my $bin = "$dir/node_modules/.bin/redocly";
-	my ($want) = $REDOCLY =~ /\@([^@]+)$/;
-	make_path($dir);
-	# Two test runs in one tree must not install at the same time.
-	open(my $lock, '>', "$dir/.lock") or die "$dir/.lock: $!\n";
-	flock($lock, LOCK_EX) or die "flock $dir/.lock: $!\n";
-	my $pkg = "$dir/node_modules/\@redocly/cli/package.json";
-	my $have = -f $pkg ? eval { $JSON->decode(slurp($pkg))->{version} } :
-	    undef;
-	return $bin if -x $bin && defined $have && $have eq $want;
-	my $r = Medrec::Stack::run_cmd(cwd => $dir, timeout => 600, cmd => [
-	    'npm', 'install', '--no-save', '--no-audit', '--no-fund',
-	    '--loglevel=error', '--prefix', $dir, $REDOCLY ]);
-	die "npm install $REDOCLY failed (is npm installed, and the npm "
-	    . "registry reachable?):\n$r->{out}$r->{err}"
-	    if $r->{status} || !-x $bin;
-	return $bin;
 }
 
 ###############################################################################
@@ -374,8 +344,8 @@ open($fh, '>', "$tmp/redocly.yaml") or die "$tmp/redocly.yaml: $!\n";
 print $fh "extends:\n  - recommended\n";
 close($fh) or die "$tmp/redocly.yaml: $!\n";
 
-my $bin = eval { redocly_bin() };
-ok(defined $bin, "Redocly CLI ($REDOCLY) is installed in var/npm")
+my $bin = eval { Medrec::Stack::npm_tool('redocly') };
+ok(defined $bin, 'Redocly CLI is installed in var/npm (script/npm-tool)')
     or diag($@);
 # Without the linter the test above has failed already; nothing to lint.
 if (defined $bin) {

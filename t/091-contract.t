@@ -14,20 +14,16 @@
 # and request() goes through it); t/run-suite runs the files.  Requests a
 # test sends broken on purpose (bodies that are not JSON, raw sockets,
 # headers over Node's 16 KiB, HEAD) go past Prism: request(direct => 1).
-# One file alone: MEDREC_PRISM=$PWD/var/npm/prism/node_modules/.bin/prism
+# One file alone: MEDREC_PRISM=$(script/npm-tool prism)
 # prove -I t/lib t/020-patients.t (each stack's Prism log is then in its
 # directory, checked at teardown).
 #
-# Prism is installed with npm into var/npm/prism of this tree the first
-# time (the npm registry must be reachable then) and reused after; its own
-# prefix, as an install with --no-save removes what the prefix's other
-# installs put there (Redocly CLI, t/090-openapi.t, is in var/npm).
+# script/npm-tool installs Prism into var/npm/prism the first time (the
+# npm registry must be reachable then).
 
 use strict;
 use warnings;
 
-use Fcntl qw(:flock);
-use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use JSON::PP;
 use POSIX qw(WNOHANG);
@@ -35,10 +31,6 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 
 use Medrec::Stack qw(slurp);
-
-# The newest release whose engines take Node.js 20 and Debian 12's 18.20
-# (5.15 and later want Node.js 24).
-my $PRISM = '@stoplight/prism-cli@5.14.2';
 
 # The run gives up after this many seconds (it takes 2 to 4 minutes).
 my $TIMEOUT = 900;
@@ -49,7 +41,7 @@ my @THROUGH = qw(001-health 002-routing 004-database 010-auth 011-tokens
     012-throttle 020-patients 025-paging 030-doctors 040-mappings 050-rls
     051-audit 052-cors 060-apache 062-pgbouncer 065-metrics 066-json-logs
     070-retries 071-versions 075-hostile 090-openapi 013-hostile-clients
-    092-api-doc 093-docs-page);
+    092-api-doc 093-docs-page 054-real-ip 055-request-ids 056-error-log);
 
 # The others, and why not.
 my %NOT_THROUGH = (
@@ -60,7 +52,8 @@ my %NOT_THROUGH = (
 	'003-workers'	=> 'kills and signals workers, requests in flight',
 	'005-config'	=> 'sends no HTTP request: it runs the binary with '
 	    . 'bad settings',
-	'053-tls'	=> 'HTTPS only: its plain port only redirects there',
+	'053-tls'	=> 'HTTPS only: its plain port only redirects there or '
+	    . 'refuses',
 	'061-install'	=> 'installation: make install into a DESTDIR',
 	'063-two-pools'	=> 'kills a pool under load',
 	'064-failover'	=> 'kills the primary database under load',
@@ -77,29 +70,6 @@ my $top = Medrec::Stack::top();
 
 ###############################################################################
 # Helpers that die or compute (not tests).
-
-# Installs Prism into var/npm/prism unless the wanted version is there;
-# returns the path of its binary.  Dies with npm's output on failure.
-sub prism_bin {
-	my $dir = "$top/var/npm/prism";
-	my $bin = "$dir/node_modules/.bin/prism";
-	my ($want) = $PRISM =~ /\@([^@]+)$/;
-	make_path($dir);
-	# Two test runs in one tree must not install at the same time.
-	open(my $lock, '>', "$dir/.lock") or die "$dir/.lock: $!\n";
-	flock($lock, LOCK_EX) or die "flock $dir/.lock: $!\n";
-	my $pkg = "$dir/node_modules/\@stoplight/prism-cli/package.json";
-	my $have = -f $pkg ? eval { $JSON->decode(slurp($pkg))->{version} } :
-	    undef;
-	return $bin if -x $bin && defined $have && $have eq $want;
-	my $r = Medrec::Stack::run_cmd(cwd => $dir, timeout => 600, cmd => [
-	    'npm', 'install', '--no-save', '--no-audit', '--no-fund',
-	    '--loglevel=error', '--prefix', $dir, $PRISM ]);
-	die "npm install $PRISM failed (is npm installed, and the npm "
-	    . "registry reachable?):\n$r->{out}$r->{err}"
-	    if $r->{status} || !-x $bin;
-	return $bin;
-}
 
 # run_suite(\%env, @args): t/run-suite @args with %env on top of ours, in
 # this tree, its output in a file; returns { status => $?, out, timed_out }.
@@ -185,8 +155,9 @@ ok(!@gone, 'every file listed here exists') or diag("missing: @gone");
 ###############################################################################
 # The run.
 
-my $bin = eval { prism_bin() };
-ok(defined $bin, "Prism ($PRISM) is installed in var/npm/prism") or diag($@);
+my $bin = eval { Medrec::Stack::npm_tool('prism') };
+ok(defined $bin, 'Prism is installed in var/npm/prism (script/npm-tool)')
+    or diag($@);
 # Without Prism the test above has failed already; nothing to run.
 unless (defined $bin) {
 	done_testing();

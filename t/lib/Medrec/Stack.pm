@@ -131,6 +131,19 @@ sub _random_string {
 	return join '', map { $c[ord($_) % @c] } split //, $bytes;
 }
 
+# npm_tool(NAME): the path of an npm tool's binary (redocly, prism), which
+# script/npm-tool installs into var/npm on first use; dies with its output
+# when that fails.
+sub npm_tool {
+	my ($name) = @_;
+	my $r = run_cmd(cwd => top(), timeout => 1200,
+	    cmd => [ top() . '/script/npm-tool', $name ]);
+	my ($bin) = $r->{out} =~ /^(\S+)\n\z/;
+	die "script/npm-tool $name failed:\n$r->{out}$r->{err}"
+	    if $r->{status} || !defined $bin || !-x $bin;
+	return $bin;
+}
+
 # run_cmd(cmd => [...], env => {K => V or undef}, cwd => dir, as_pg => 1,
 # stdin => text, timeout => seconds): runs a command (as the PostgreSQL user
 # with as_pg, when root) to completion, in its own process group, with stdout
