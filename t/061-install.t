@@ -78,8 +78,10 @@ is($r->{status}, 0, 'make install DESTDIR=... succeeds')
 my $unit = "$d{systemdsystemunitdir}/medrec.service";
 my @expected = (
 	"$d{sbindir}/medrec",
-	map({ "$d{pkgdatadir}/migrations/$_" } qw(001_records.sql
-	    002_security.sql 003_safe_retries.sql 004_login_attempts.sql)),
+	# Every migration of the tree: the service's SQL needs each one
+	# (006 was once left out of the install).
+	map({ "$d{pkgdatadir}/migrations/" . basename($_) }
+	    glob(Medrec::Stack::top() . '/db/migrations/*.sql')),
 	"$conf/medrec.conf.example",
 	map({ "$conf/nginx/$_" } qw(medrec.conf medrec-tls.conf
 	    medrec-api.conf)),
