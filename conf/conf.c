@@ -32,7 +32,7 @@ static const char *const known[] = {
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
 	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT", "BCRYPT_SHARE",
 	"REGISTER_MAX_PER_ADDRESS", "REGISTER_WINDOW", "FCGI_WEB_SERVER_ADDRS",
-	"FCGI_READ_TIMEOUT",
+	"FCGI_READ_TIMEOUT", "RESTORE_DAYS",
 	NULL
 };
 
@@ -386,6 +386,7 @@ static const struct {
 	    offsetof(struct conf, register_window) },
 	{ "FCGI_READ_TIMEOUT", 1, 3600, 10,
 	    offsetof(struct conf, read_timeout) },
+	{ "RESTORE_DAYS", 1, 3650, 30, offsetof(struct conf, restore_days) },
 	{ "LOGIN_MAX_FAILURES", 1, 1000000, 5,
 	    offsetof(struct conf, throttle_pair_max) },
 	{ "LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20,

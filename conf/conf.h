@@ -77,6 +77,8 @@ struct conf {
 	char		 web_servers[512];
 	int		 read_timeout;	/* seconds a web server may take to
 					   send a request */
+	int		 restore_days;	/* a deleted record can be restored
+					   for this long, then purged */
 };
 
 /*

@@ -29,6 +29,7 @@ struct db_ctx {
 	int64_t		 iat;
 	const char	*request_id;
 	const char	*client_address;
+	int		 restore_days;	/* how long a deleted record stays */
 };
 
 enum db_status {
@@ -36,6 +37,7 @@ enum db_status {
 	DB_NOTFOUND,	/* no such row, or not the acting user's */
 	DB_CONFLICT,	/* a unique or foreign key rule said no */
 	DB_STALE,	/* the row has another version than the one required */
+	DB_GONE,	/* the record is deleted (until it is restored or purged) */
 	DB_UNAVAILABLE,	/* no connection, it broke, or a statement timed out */
 	DB_UNAUTHORIZED, /* the token is revoked or its user gone */
 	DB_BUSY,	/* an idempotency key is held by a running transaction */

@@ -6,7 +6,8 @@
 #include "doctors.h"
 
 #define DOCTOR_COLS "id, name, specialization, contact_info, version, " \
-	DB_USEC("created_at") ", " DB_USEC("updated_at")
+	DB_USEC("created_at") ", " DB_USEC("updated_at") ", " \
+	DB_USEC("deleted_at") " AS deleted_at"
 
 /*
  * A list page: the inner query finds the rows through the index of its
@@ -15,7 +16,7 @@
  */
 #define DOCTOR_LIST(after, order)					\
 	"SELECT " DOCTOR_COLS " FROM (SELECT * FROM doctors "		\
-	"WHERE ($1::text IS NULL OR name ILIKE $1) "			\
+	"WHERE deleted_at IS NULL AND ($1::text IS NULL OR name ILIKE $1) " \
 	"AND ($2::text IS NULL OR lower(specialization) = lower($2)) "	\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) d "	\
 	"ORDER BY " order
@@ -36,7 +37,7 @@ _Static_assert(DB_NELEMS(list) == DOCTOR_SORT__MAX * 2,
 
 static struct db_stmt count = { "doctor_count",
     "SELECT count(*) FROM doctors "
-    "WHERE ($1::text IS NULL OR name ILIKE $1) "
+    "WHERE deleted_at IS NULL AND ($1::text IS NULL OR name ILIKE $1) "
     "AND ($2::text IS NULL OR lower(specialization) = lower($2))",
     2, DB_PER_CALL, "QQ", 0 };
 
@@ -63,35 +64,92 @@ static struct db_stmt get = { "doctor_get",
 
 /*
  * Writes check the versions required ($8, $2: NULL for none) in the
- * statement that writes; cur tells a missing doctor from a stale version,
- * as for patients.
+ * statement that writes; cur tells a missing or deleted doctor from a
+ * stale version, as for patients.
  */
+#define CUR	"WITH cur AS (SELECT version, deleted_at FROM doctors "	\
+		"  WHERE id = $1), "
+#define CUR_COLS "(SELECT version FROM cur), (SELECT " \
+		DB_USEC("deleted_at") " FROM cur)"
+
 static struct db_stmt update = { "doctor_update",
-    "WITH cur AS (SELECT version FROM doctors WHERE id = $1), "
+    CUR
     "upd AS (UPDATE doctors SET "
     "  name = CASE WHEN $2::boolean THEN $3 ELSE name END, "
     "  specialization = CASE WHEN $4::boolean THEN $5 "
     "  ELSE specialization END, "
     "  contact_info = CASE WHEN $6::boolean THEN $7 "
     "  ELSE contact_info END, "
-    "  version = version + 1, updated_at = now() "
-    "  WHERE id = $1 "
+    "  updated_at = now() "
+    "  WHERE id = $1 AND deleted_at IS NULL "
     "  AND ($8::bigint[] IS NULL OR version = ANY ($8::bigint[])) "
     "  RETURNING " DOCTOR_COLS ") "
-    "SELECT upd.*, (SELECT version FROM cur) "
+    "SELECT upd.*, " CUR_COLS " "
     "FROM (SELECT) one LEFT JOIN upd ON true", 8, 0, "IPM", 0 };
 
-/* The RESTRICT foreign key of patient_doctors says 23503 while a mapping
- * refers to the doctor: DB_CONFLICT. */
+/* A delete marks the doctor; its patients' mappings to it are left out
+ * of every list until it is restored. */
 static struct db_stmt remove_ = { "doctor_delete",
-    "WITH cur AS (SELECT version FROM doctors WHERE id = $1), "
-    "del AS (DELETE FROM doctors WHERE id = $1 "
+    CUR
+    "del AS (UPDATE doctors SET deleted_at = now() "
+    "  WHERE id = $1 AND deleted_at IS NULL "
     "  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[])) "
     "  RETURNING id) "
-    "SELECT (SELECT id FROM del), (SELECT version FROM cur)", 2, 0, "IM",
-    0 };
+    "SELECT (SELECT id FROM del), " CUR_COLS, 2, 0, "IM", 0 };
+
+static struct db_stmt restore = { "doctor_restore",
+    CUR
+    "rst AS (UPDATE doctors SET deleted_at = NULL "
+    "  WHERE id = $1 "
+    "  AND deleted_at > now() - make_interval(days => $3::integer) "
+    "  AND ($2::bigint[] IS NULL OR version = ANY ($2::bigint[])) "
+    "  RETURNING " DOCTOR_COLS ") "
+    "SELECT rst.*, " CUR_COLS ", (SELECT deleted_at <= now() - "
+    "  make_interval(days => $3::integer) FROM cur) "
+    "FROM (SELECT) one LEFT JOIN rst ON true", 3, 0, "IMR", 0 };
+
+/* History, as for patients: $2 is the doctor, and $1 the signed-in user
+ * whose audit row records the read. */
+#define VERSION_COLS "v.version, v.op, " DB_USEC("v.at") ", v.by_user, " \
+	"v.doctor_id, v.name, v.specialization, v.contact_info, v.version, " \
+	DB_USEC("v.created_at") ", " DB_USEC("v.updated_at") ", NULL"
+#define HISTORY_AUDIT(found)						\
+	"audit AS (INSERT INTO audit_events "				\
+	"(user_id, action, resource_type, resource_id, outcome) "	\
+	"SELECT $1, 'history', 'doctor', $2, CASE WHEN " found		\
+	" THEN 'found' ELSE 'absent' END) "
+#define EXISTING	"SELECT FROM doctors WHERE id = $2"
+#define HISTORY(after, order)						\
+	"WITH " HISTORY_AUDIT("EXISTS (" EXISTING ")")			\
+	"SELECT " VERSION_COLS " FROM (" EXISTING ") d LEFT JOIN (SELECT * " \
+	"FROM (SELECT version AS id, * FROM doctor_versions "		\
+	"WHERE doctor_id = $2) x WHERE " after " ORDER BY " order	\
+	" LIMIT $5 OFFSET $6) v ON true ORDER BY " order
+
+static struct db_stmt history[] = {
+	DB_LIST_BY_ID("doctor_history", HISTORY, 6, DB_PER_CALL | DB_READ,
+	    "USCDLO"),
+};
+
+static struct db_stmt history_count = { "doctor_history_count",
+    "SELECT count(*) FROM doctor_versions WHERE doctor_id = $1", 1,
+    DB_READ, "S", 0 };
+
+static const int history_key[] = { HISTORY_VERSION };
+
+const struct db_collection db_doctor_history = {
+	&history_count, history, history_key, DB_NELEMS(history_key), 0, 0,
+	DB_SCOPED,
+};
+
+static struct db_stmt version = { "doctor_version",
+    "WITH v AS (SELECT * FROM doctor_versions WHERE doctor_id = $2 "
+    "  AND version = $3), "
+    HISTORY_AUDIT("EXISTS (SELECT FROM v)")
+    "SELECT " VERSION_COLS " FROM v", 3, DB_READ, "USI", 0 };
 
 const struct db_table db_doctors = {
-	DOCTOR__NCOLS, DOCTOR__NFIELDS, DOCTOR_VERSION,
-	&create, &get, &update, &remove_, &db_doctor_list,
+	DOCTOR__NCOLS, DOCTOR__NFIELDS, DOCTOR_VERSION, DOCTOR_DELETED,
+	&create, &get, &update, &remove_, &restore, &db_doctor_list,
+	&db_doctor_history, &version,
 };

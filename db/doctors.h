@@ -1,9 +1,8 @@
 /*
  * Doctors: one list shared by every user.  Anyone may read it and any
  * signed-in user may change it, so no statement names an owner; created_by
- * only records who added a doctor.  A doctor that is assigned to a patient
- * cannot be deleted (the mappings' foreign key is ON DELETE RESTRICT), which
- * db_record_delete() says as DB_CONFLICT.
+ * only records who added a doctor.  A deleted doctor stays, marked, until
+ * it is purged, and mappings to it are left out of every list meanwhile.
  */
 #ifndef DB_DOCTORS_H
 #define DB_DOCTORS_H
@@ -19,6 +18,7 @@ enum doctor_col {
 	DOCTOR_VERSION,
 	DOCTOR_CREATED,		/* microseconds since the epoch */
 	DOCTOR_UPDATED,
+	DOCTOR_DELETED,		/* NULL while the doctor is not deleted */
 	DOCTOR__NCOLS
 };
 #define DOCTOR__NFIELDS	(DOCTOR_CONTACT_INFO - DOCTOR_ID)
@@ -39,6 +39,6 @@ enum doctor_filter {
 };
 
 extern const struct db_table		db_doctors;
-extern const struct db_collection	db_doctor_list;
+extern const struct db_collection	db_doctor_list, db_doctor_history;
 
 #endif

@@ -5,6 +5,10 @@
  * a patient's doctors each answer every outcome (missing patient, missing
  * doctor, pair already mapped; missing patient or empty page) in one round
  * trip, so there is no read-then-write race and no second query.
+ *
+ * A mapping whose patient or doctor is deleted stays, left out of every
+ * list and out of reach, so that it is there again when that record is
+ * restored (LIVE).
  */
 #include <string.h>
 
@@ -14,6 +18,9 @@
 #include "mappings.h"
 
 #define MAPPING_COLS "id, patient_id, doctor_id, " DB_USEC("created_at")
+#define LIVE	"NOT EXISTS (SELECT FROM patients WHERE id = patient_id "	\
+	"AND deleted_at IS NOT NULL) AND NOT EXISTS (SELECT FROM doctors " \
+	"WHERE id = doctor_id AND deleted_at IS NOT NULL)"
 
 /*
  * A page of the owner's mappings, as the patients' lists do it.  $2 and $7
@@ -24,7 +31,7 @@
 	"(action, resource_type, outcome) VALUES ('list', 'mapping', 'found')) " \
 	"SELECT " MAPPING_COLS " FROM (SELECT * FROM patient_doctors "	\
 	"WHERE user_id = $1 AND ($2::bigint IS NULL OR patient_id = $2) "\
-	"AND ($7::bigint IS NULL OR doctor_id = $7) "			\
+	"AND ($7::bigint IS NULL OR doctor_id = $7) AND " LIVE " "	\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) m "	\
 	"ORDER BY " order
 #define LIST_ARGS	"UQCDLOQ"
@@ -42,7 +49,8 @@ _Static_assert(DB_NELEMS(list) == MAPPING_SORT__MAX * 2,
 static struct db_stmt count = { "mapping_count",
     "SELECT count(*) FROM patient_doctors WHERE user_id = $1 "
     "AND ($2::bigint IS NULL OR patient_id = $2) "
-    "AND ($3::bigint IS NULL OR doctor_id = $3)", 3, LIST_FLAGS, "UQQ", 0 };
+    "AND ($3::bigint IS NULL OR doctor_id = $3) AND " LIVE, 3, LIST_FLAGS,
+    "UQQ", 0 };
 
 static const int key_col[MAPPING_SORT__MAX] = {
 	[MAPPING_SORT_ID] = MAPPING_ID,
@@ -53,9 +61,11 @@ const struct db_collection db_mappings = {
 	&count, list, key_col, MAPPING_SORT__MAX, MAPPING_FILTER__MAX, 0, 0,
 };
 
+#define LIVE_PATIENT	"SELECT FROM patients WHERE id = $2 AND user_id = $1 " \
+	"AND deleted_at IS NULL"
 #define MAPPED_COLS "id, name, specialization, contact_info, version, " \
-	DB_USEC("created_at") ", " DB_USEC("updated_at") ", mapping_id, " \
-	DB_USEC("assigned_at")
+	DB_USEC("created_at") ", " DB_USEC("updated_at") ", NULL, " \
+	"mapping_id, " DB_USEC("assigned_at")
 
 /*
  * A page of the doctors of owner's ($1) patient $2.  p has a row only when
@@ -78,16 +88,16 @@ const struct db_collection db_mappings = {
 #define MAPPED_LIST(after, order)					\
 	"WITH audit AS (INSERT INTO audit_events "			\
 	"(action, resource_type, resource_id, outcome) "		\
-	"SELECT 'list', 'patient', $2, CASE WHEN EXISTS (SELECT FROM "	\
-	"patients WHERE id = $2 AND user_id = $1) THEN 'found' "	\
-	"ELSE 'absent' END) "						\
-	"SELECT " MAPPED_COLS " FROM (SELECT FROM patients "		\
-	"WHERE id = $2 AND user_id = $1) p LEFT JOIN (SELECT * FROM "	\
+	"SELECT 'list', 'patient', $2, CASE WHEN EXISTS (" LIVE_PATIENT	\
+	") THEN 'found' ELSE 'absent' END) "				\
+	"SELECT " MAPPED_COLS " FROM (" LIVE_PATIENT ") p "		\
+	"LEFT JOIN (SELECT * FROM "					\
 	"(SELECT m.doctor_id AS id, d.name, d.specialization, "	\
 	"d.contact_info, d.version, d.created_at, d.updated_at, "	\
 	"m.id AS mapping_id, m.created_at AS assigned_at "		\
 	"FROM patient_doctors m CROSS JOIN LATERAL (SELECT * FROM "	\
-	"doctors WHERE id = m.doctor_id OFFSET 0) d "			\
+	"doctors WHERE id = m.doctor_id AND deleted_at IS NULL "	\
+	"OFFSET 0) d "							\
 	"WHERE m.patient_id = $2) a "					\
 	"WHERE " after " ORDER BY " order " LIMIT $5 OFFSET $6) x ON true "\
 	"ORDER BY " order
@@ -108,7 +118,8 @@ _Static_assert(DB_NELEMS(mapped_list) == MAPPED_SORT__MAX * 2,
 
 static struct db_stmt mapped_count = { "mapping_count_by_patient",
     "SELECT count(*) FROM patient_doctors "
-    "WHERE patient_id = $2 AND user_id = $1", 2, DB_READ, "US", 0 };
+    "WHERE patient_id = $2 AND user_id = $1 AND " LIVE, 2, DB_READ, "US",
+    0 };
 
 static const int mapped_key_col[MAPPED_SORT__MAX] = {
 	[MAPPED_SORT_ID] = DOCTOR_ID,
@@ -124,18 +135,19 @@ const struct db_collection db_patient_doctors = {
 
 /*
  * p and d lock the patient and the doctor (FOR KEY SHARE, the lock the
- * foreign keys would take anyway), so neither can be deleted between the
- * check and the insert: a concurrent delete either waits for us (and then
- * a doctor's fails with 409, being assigned) or commits first, and then
- * its row is skipped here and the answer is 404.  ON CONFLICT DO NOTHING
- * makes a repeated pair an empty ins rather than an error, also when two
- * requests race.  The one row says: patient found, doctor found, and the
- * mapping if made.
+ * foreign keys would take anyway), so neither can be purged between the
+ * check and the insert.  A delete only marks the record: one that
+ * commits first makes the answer 404, one that commits after leaves the
+ * new mapping out of the lists like the record's others.  ON CONFLICT DO
+ * NOTHING makes a repeated pair an empty ins rather than an error, also
+ * when two requests race.  The one row says: patient found, doctor found,
+ * and the mapping if made.
  */
 static struct db_stmt create = { "mapping_create",
     "WITH p AS (SELECT id, user_id FROM patients "
-    "WHERE id = $2 AND user_id = $1 FOR KEY SHARE), "
-    "d AS (SELECT id FROM doctors WHERE id = $3 FOR KEY SHARE), "
+    "WHERE id = $2 AND user_id = $1 AND deleted_at IS NULL FOR KEY SHARE), "
+    "d AS (SELECT id FROM doctors WHERE id = $3 AND deleted_at IS NULL "
+    "FOR KEY SHARE), "
     "ins AS (INSERT INTO patient_doctors (patient_id, user_id, "
     "doctor_id) SELECT p.id, p.user_id, d.id FROM p, d "
     "ON CONFLICT (patient_id, doctor_id) DO NOTHING "
@@ -145,7 +157,7 @@ static struct db_stmt create = { "mapping_create",
     "FROM (VALUES (1)) one (x) LEFT JOIN ins i ON true", 3, 0, NULL, 0 };
 
 static struct db_stmt remove_ = { "mapping_delete",
-    "DELETE FROM patient_doctors WHERE id = $2 AND user_id = $1",
+    "DELETE FROM patient_doctors WHERE id = $2 AND user_id = $1 AND " LIVE,
     2, 0, NULL, 0 };
 
 static int

@@ -2,7 +2,9 @@
  * Patients: each belongs to the user who created it, and every statement
  * says so in its WHERE clause (ownership lives in the SQL), so another
  * user's patient is simply not found.  Reads and lists write their audit
- * row in the same statement; writes are audited by triggers.
+ * row in the same statement; writes are audited, and their versions kept,
+ * by triggers.  A deleted patient stays, marked, until it is purged: lists
+ * leave it out, and reads and writes say it is gone.
  */
 #ifndef DB_PATIENTS_H
 #define DB_PATIENTS_H
@@ -19,6 +21,7 @@ enum patient_col {
 	PATIENT_VERSION,
 	PATIENT_CREATED,	/* microseconds since the epoch */
 	PATIENT_UPDATED,
+	PATIENT_DELETED,	/* NULL while the patient is not deleted */
 	PATIENT__NCOLS
 };
 #define PATIENT__NFIELDS	(PATIENT_ADDRESS - PATIENT_ID)
@@ -37,6 +40,6 @@ enum patient_filter {
 };
 
 extern const struct db_table		db_patients;
-extern const struct db_collection	db_patient_list;
+extern const struct db_collection	db_patient_list, db_patient_history;
 
 #endif

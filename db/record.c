@@ -14,6 +14,7 @@
  *	Q  the next filter: as given, or a name pattern (like bit)
  *	C  the cursor's key		D  the cursor's id
  *	L  the page's limit, plus one	O  the offset
+ *	R  the days a deleted record can be restored in
  *
  * Every list statement has C, D, L and O as $3 to $6, where the
  * DB_AFTER_* macros of dbpriv.h look for the cursor.
@@ -117,6 +118,9 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 			NEED(q);
 			PUSH(db_i64(ctx, q->offset));
 			break;
+		case 'R':
+			PUSH(db_i64(ctx, ctx->restore_days));
+			break;
 		default:
 			goto bad;
 		}
@@ -176,35 +180,44 @@ db_record_get(struct db_ctx *ctx, const struct db_table *t, int64_t id,
 
 	if ((st = exec_args(ctx, t->get, &in, &res)) != DB_OK)
 		return st;
-	return first_row(ctx, res, out);
+	if ((st = first_row(ctx, res, out)) != DB_OK)
+		return st;
+	return out->cell[t->deleted_col] != NULL ? DB_GONE : DB_OK;
 }
 
 /*
- * The answer of a write that checked its versions, whose one row holds
- * what it wrote (NULL when nothing) and, in column cur, the version the
- * record had (NULL when there was no record).
+ * The answer of a write that checked its record, whose one row holds what
+ * it wrote (NULL when nothing) and, from column cur, the version the
+ * record had (NULL when there was no record) and when it was deleted
+ * (NULL when it was not): DB_OK, DB_NOTFOUND, DB_GONE or DB_STALE.
  */
 static enum db_status
-written(struct db_ctx *ctx, PGresult *res, int cur, struct db_row *out)
+written(struct db_ctx *ctx, PGresult *res, int cur, struct db_row *out,
+    int64_t *deleted)
 {
-	if (PQntuples(res) != 1 || PQnfields(res) <= cur) {
+	if (PQntuples(res) != 1 || PQnfields(res) <= cur + 1) {
 		log_msg(ctx->request_id, "error", "a write returned %d rows "
 		    "of %d columns", PQntuples(res), PQnfields(res));
 		return DB_ERROR;
 	}
 	if (PQgetisnull(res, 0, cur))
 		return DB_NOTFOUND;
-	if (PQgetisnull(res, 0, 0))
-		return DB_STALE;
-	if (out != NULL)
-		db_row_of(ctx, res, 0, out);
-	return DB_OK;
+	if (!PQgetisnull(res, 0, 0)) {
+		if (out != NULL)
+			db_row_of(ctx, res, 0, out);
+		return DB_OK;
+	}
+	if (!PQgetisnull(res, 0, cur + 1)) {
+		*deleted = db_int(res, 0, cur + 1);
+		return DB_GONE;
+	}
+	return DB_STALE;
 }
 
 enum db_status
 db_record_update(struct db_ctx *ctx, const struct db_table *t, int64_t id,
     const struct db_write *w, const struct db_versions *match,
-    struct db_row *out)
+    struct db_row *out, int64_t *deleted)
 {
 	struct args_in	 in = { .id = id, .nfields = t->nfields, .write = w,
 			    .match = match };
@@ -213,12 +226,12 @@ db_record_update(struct db_ctx *ctx, const struct db_table *t, int64_t id,
 
 	if ((st = exec_args(ctx, t->update, &in, &res)) != DB_OK)
 		return st;
-	return written(ctx, res, (int)t->ncols, out);
+	return written(ctx, res, (int)t->ncols, out, deleted);
 }
 
 enum db_status
 db_record_delete(struct db_ctx *ctx, const struct db_table *t, int64_t id,
-    const struct db_versions *match)
+    const struct db_versions *match, int64_t *deleted)
 {
 	struct args_in	 in = { .id = id, .match = match };
 	PGresult	*res;
@@ -226,7 +239,45 @@ db_record_delete(struct db_ctx *ctx, const struct db_table *t, int64_t id,
 
 	if ((st = exec_args(ctx, t->remove, &in, &res)) != DB_OK)
 		return st;
-	return written(ctx, res, 1, NULL);
+	return written(ctx, res, 1, NULL, deleted);
+}
+
+/*
+ * The restore's row is written()'s, with one more column: whether the
+ * record was deleted too long ago to come back.  A record that is not
+ * deleted is written()'s DB_STALE case with no deletion time.
+ */
+enum db_status
+db_record_restore(struct db_ctx *ctx, const struct db_table *t, int64_t id,
+    const struct db_versions *match, struct db_row *out, int64_t *deleted)
+{
+	struct args_in	 in = { .id = id, .match = match };
+	PGresult	*res;
+	enum db_status	 st;
+	int		 cur = (int)t->ncols;
+
+	if ((st = exec_args(ctx, t->restore, &in, &res)) != DB_OK)
+		return st;
+	if ((st = written(ctx, res, cur, out, deleted)) == DB_GONE)
+		return PQnfields(res) > cur + 2 &&
+		    strcmp(PQgetvalue(res, 0, cur + 2), "t") == 0 ?
+		    DB_GONE : DB_STALE;
+	if (st == DB_STALE && PQgetisnull(res, 0, cur + 1))
+		return DB_CONFLICT;
+	return st;
+}
+
+enum db_status
+db_record_version(struct db_ctx *ctx, const struct db_table *t, int64_t id,
+    int64_t version, struct db_row *out)
+{
+	struct args_in	 in = { .id = version, .scope = id };
+	PGresult	*res;
+	enum db_status	 st;
+
+	if ((st = exec_args(ctx, t->version, &in, &res)) != DB_OK)
+		return st;
+	return first_row(ctx, res, out);
 }
 
 enum db_status

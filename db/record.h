@@ -56,17 +56,37 @@ struct db_collection {
 
 /*
  * A record table: rows of ncols columns, the id first and the writable
- * fields in columns 1 to nfields; version_col holds the version.
+ * fields in columns 1 to nfields; version_col holds the version and
+ * deleted_col when the record was deleted (NULL while it is not).
+ * history is the collection of its versions (DB_SCOPED by the record),
+ * version the statement that reads one.
  */
 struct db_table {
 	size_t			 ncols;
 	size_t			 nfields;
 	size_t			 version_col;
+	size_t			 deleted_col;
 	struct db_stmt		*create;
 	struct db_stmt		*get;
 	struct db_stmt		*update;
 	struct db_stmt		*remove;
+	struct db_stmt		*restore;
 	const struct db_collection *list;
+	const struct db_collection *history;
+	struct db_stmt		*version;
+};
+
+/*
+ * The columns of a version's row (history): what the write was, when and
+ * by whom, then from HISTORY_RECORD on the record as the write left it, in
+ * the columns of the table's rows.
+ */
+enum history_col {
+	HISTORY_VERSION,
+	HISTORY_OP,		/* create, update, delete, restore */
+	HISTORY_AT,		/* microseconds since the epoch */
+	HISTORY_BY,		/* the user who wrote it */
+	HISTORY_RECORD
 };
 
 #define DB_FIELDS_MAX	8
@@ -84,9 +104,9 @@ struct db_write {
 enum db_status	db_record_create(struct db_ctx *, const struct db_table *,
 		    const struct db_write *, struct db_row *out);
 /*
- * The record id, or DB_NOTFOUND.  known: the versions the caller already
- * has (If-None-Match), which the audit row of a read compares with the
- * record's.
+ * The record id, or DB_NOTFOUND; DB_GONE, with *out, when it is deleted.
+ * known: the versions the caller already has (If-None-Match), which the
+ * audit row of a read compares with the record's.
  */
 enum db_status	db_record_get(struct db_ctx *, const struct db_table *,
 		    int64_t id, const struct db_versions *known,
@@ -94,15 +114,29 @@ enum db_status	db_record_get(struct db_ctx *, const struct db_table *,
 /*
  * Sets the fields w says and bumps the version, when the record has one
  * of the versions match names (any, when it names none).  DB_STALE when it
- * has another (nothing changed), DB_NOTFOUND when there is no such record.
+ * has another (nothing changed), DB_NOTFOUND when there is no such record,
+ * DB_GONE when it is deleted (*deleted: when, in microseconds).
  */
 enum db_status	db_record_update(struct db_ctx *, const struct db_table *,
 		    int64_t id, const struct db_write *,
-		    const struct db_versions *match, struct db_row *out);
-/* Deletes, with db_record_update's rule for match; or DB_CONFLICT when
- * something still refers to the record. */
+		    const struct db_versions *match, struct db_row *out,
+		    int64_t *deleted);
+/* Marks the record deleted, as a new version, with db_record_update's
+ * rules. */
 enum db_status	db_record_delete(struct db_ctx *, const struct db_table *,
-		    int64_t id, const struct db_versions *match);
+		    int64_t id, const struct db_versions *match,
+		    int64_t *deleted);
+/*
+ * Brings a deleted record back as a new version, with db_record_update's
+ * rule for match, when it was deleted less than ctx->restore_days ago;
+ * DB_GONE (*deleted) when longer ago, DB_CONFLICT when it is not deleted.
+ */
+enum db_status	db_record_restore(struct db_ctx *, const struct db_table *,
+		    int64_t id, const struct db_versions *match,
+		    struct db_row *out, int64_t *deleted);
+/* Version version of record id (enum history_col), or DB_NOTFOUND. */
+enum db_status	db_record_version(struct db_ctx *, const struct db_table *,
+		    int64_t id, int64_t version, struct db_row *out);
 
 /*
  * One page of collection c, as q asks (scope: the record a DB_SCOPED

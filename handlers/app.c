@@ -61,6 +61,7 @@ req_db(struct req *r)
 	ctx->conn = conn;
 	ctx->request_id = r->id;
 	ctx->client_address = r->remote_addr;
+	ctx->restore_days = r->conf->restore_days;
 	if (r->user_id != 0) {
 		ctx->user_id = r->user_id;
 		ctx->jti = r->claims.jti;

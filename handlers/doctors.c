@@ -1,8 +1,8 @@
 /*
  * /api/doctors: the doctors list every user shares (API.md "Doctors"),
  * served by the generic handlers of resource.c from this descriptor.
- * Reading is public and writing needs a token (the route table says
- * which); a doctor still assigned to a patient cannot be deleted.
+ * Reading is public and writing (and reading history) needs a token (the
+ * route table says which).
  */
 #include "doctors.h"
 #include "resource.h"
@@ -42,7 +42,18 @@ const struct collection doctor_list = {
 	&spec, &db_doctor_list, json, NELEMS(json), NULL,
 };
 
+VERSION_RECORD(version_record, json)
+
+static const struct json_col version_json[] = {
+	HISTORY_JSON(version_record)
+};
+
+const struct collection doctor_history = {
+	&history_spec, &db_doctor_history, version_json,
+	NELEMS(version_json), "doctor",
+};
+
 const struct resource doctors = {
 	"doctor", "/api/doctors", &db_doctors, fields, NELEMS(fields),
-	&doctor_list, "is assigned to patients",
+	&doctor_list, &doctor_history,
 };

@@ -81,7 +81,9 @@ idempotency_begin(struct req *r, const char **key)
 	if (reply.body == NULL)
 		return problem(r, 410, "the record this Idempotency-Key created "
 		    "has been deleted");
-	if (reply.location != NULL)
+	/* A restore keeps its record's path too, for the trigger that
+	 * forgets the body; only a creation answered with a Location. */
+	if (reply.location != NULL && reply.status == 201)
 		resp_header(r, "Location", "%s", reply.location);
 	if (reply.etag != NULL)
 		resp_header(r, "ETag", "%s", reply.etag);

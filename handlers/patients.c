@@ -51,7 +51,18 @@ const struct collection patient_list = {
 	&spec, &db_patient_list, json, NELEMS(json), NULL,
 };
 
+VERSION_RECORD(version_record, json)
+
+static const struct json_col version_json[] = {
+	HISTORY_JSON(version_record)
+};
+
+const struct collection patient_history = {
+	&history_spec, &db_patient_history, version_json,
+	NELEMS(version_json), "patient",
+};
+
 const struct resource patients = {
 	"patient", "/api/patients", &db_patients, fields, NELEMS(fields),
-	&patient_list, NULL,
+	&patient_list, &patient_history,
 };

@@ -25,6 +25,7 @@ static const struct {
 	[DB_CONFLICT]	  = { 409, 1, "conflicts with another record" },
 	[DB_STALE]	  = { 412, 1, "has changed since that version: GET it "
 			    "again" },
+	[DB_GONE]	  = { 410, 1, "was deleted" },	/* gone() says more */
 	[DB_UNAVAILABLE]  = { 503, 0, "the database is unavailable, try "
 			    "again" },
 	[DB_UNAUTHORIZED] = { 401, 0, "the token has been revoked or its "

@@ -1,13 +1,18 @@
 /*
  * The generic handlers of resources and collections (resource.h): create,
- * read, replace, patch and delete a record, and page a collection, for
- * whichever descriptor the route row names.  A record that is not the
- * caller's is indistinguishable from a missing one: the statements are
- * scoped to the caller, so both are DB_NOTFOUND and both are 404.
+ * read, replace, patch, delete and restore a record, read its versions,
+ * and page a collection, for whichever descriptor the route row names.  A
+ * record that is not the caller's is indistinguishable from a missing one:
+ * the statements are scoped to the caller, so both are DB_NOTFOUND and
+ * both are 404.  A deleted record is 410 to everything but its restore
+ * and its history.
  */
 #include <inttypes.h>
+#include <time.h>
 
+#include "conf.h"
 #include "handlers.h"
+#include "json.h"
 #include "req.h"
 #include "resource.h"
 #include "route.h"
@@ -27,6 +32,35 @@ reply_record(struct req *r, int status, const struct resource *res,
 	etag(r, db_cell_int(row, res->table->version_col));
 	json_row(&r->out, res->list->json, res->list->njson, row);
 	return reply_json(r, status);
+}
+
+/*
+ * 410 for record id, deleted at deleted (microseconds): until when it can
+ * be restored, or that it no longer can.
+ */
+static int
+gone(struct req *r, const struct resource *res, int64_t id, int64_t deleted)
+{
+	char	 until[32];
+	int64_t	 end;
+
+	end = deleted + (int64_t)r->conf->restore_days * 86400 * 1000000;
+	json_time_fmt(until, end);
+	if (end / 1000000 > (int64_t)time(NULL))
+		return problem(r, 410, "%s %" PRId64 " was deleted; it can be "
+		    "restored until %s", res->name, id, until);
+	return problem(r, 410, "%s %" PRId64 " was deleted and could be "
+	    "restored until %s", res->name, id, until);
+}
+
+/* The reply for what a read or write of the path's record said. */
+static int
+reply_failed(struct req *r, const struct resource *res, enum db_status st,
+    int64_t deleted)
+{
+	if (st == DB_GONE)
+		return gone(r, res, r->ids[0], deleted);
+	return reply_db(r, st, res->name, r->ids[0], NULL);
 }
 
 /*
@@ -89,7 +123,8 @@ record_get(struct req *r)
 	versions(r, "HTTP_IF_NONE_MATCH", 1, &known);
 	st = db_record_get(req_db(r), res->table, r->ids[0], &known, &row);
 	if (st != DB_OK)
-		return reply_db(r, st, res->name, r->ids[0], NULL);
+		return reply_failed(r, res, st, st == DB_GONE ?
+		    db_cell_int(&row, res->table->deleted_col) : 0);
 	version = db_cell_int(&row, res->table->version_col);
 	if (known.present && versions_match(&known, version)) {
 		etag(r, version);
@@ -108,6 +143,7 @@ update(struct req *r, enum valid_mode mode)
 	struct db_write		 w;
 	struct db_row		 row;
 	enum db_status		 st;
+	int64_t			 deleted = 0;
 	int			 rc;
 
 	if ((rc = body_fields(r, res->fields, res->nfields, mode, v)))
@@ -115,9 +151,9 @@ update(struct req *r, enum valid_mode mode)
 	to_write(r, res, v, mode == VALID_CREATE, &w);
 	versions(r, "HTTP_IF_MATCH", 0, &match);
 	st = db_record_update(req_db(r), res->table, r->ids[0], &w, &match,
-	    &row);
+	    &row, &deleted);
 	if (st != DB_OK)
-		return reply_db(r, st, res->name, r->ids[0], NULL);
+		return reply_failed(r, res, st, deleted);
 	return reply_record(r, 200, res, &row);
 }
 
@@ -139,14 +175,72 @@ record_delete(struct req *r)
 	const struct resource	*res = resource_of(r);
 	struct db_versions	 match;
 	enum db_status		 st;
+	int64_t			 deleted = 0;
 
 	versions(r, "HTTP_IF_MATCH", 0, &match);
-	st = db_record_delete(req_db(r), res->table, r->ids[0], &match);
+	st = db_record_delete(req_db(r), res->table, r->ids[0], &match,
+	    &deleted);
 	if (st == DB_OK)
 		return reply_empty(r, 204);
-	return reply_db(r, st, res->name, r->ids[0], res->in_use == NULL ?
-	    NULL : arena_printf(r->arena, "%s %" PRId64 " %s", res->name,
-	    r->ids[0], res->in_use));
+	return reply_failed(r, res, st, deleted);
+}
+
+/*
+ * POST .../restore: the record back as a new version, with the
+ * Idempotency-Key and If-Match of other writes.  The key keeps the
+ * record's path, so that it forgets the record if it is deleted again.
+ */
+int
+record_restore(struct req *r)
+{
+	const struct resource	*res = resource_of(r);
+	struct db_versions	 match;
+	struct db_row		 row;
+	const char		*key, *tag;
+	enum db_status		 st;
+	int64_t			 deleted = 0;
+	int			 rc;
+
+	if ((rc = idempotency_begin(r, &key)))
+		return rc;
+	versions(r, "HTTP_IF_MATCH", 0, &match);
+	st = db_record_restore(req_db(r), res->table, r->ids[0], &match, &row,
+	    &deleted);
+	if (st == DB_CONFLICT)
+		return problem(r, 409, "%s %" PRId64 " is not deleted",
+		    res->name, r->ids[0]);
+	if (st != DB_OK)
+		return reply_failed(r, res, st, deleted);
+	reply_record(r, 200, res, &row);
+	tag = arena_printf(r->arena, "\"%" PRId64 "\"",
+	    db_cell_int(&row, res->table->version_col));
+	return idempotency_finish(r, key, arena_printf(r->arena, "%s/%" PRId64,
+	    res->path, r->ids[0]), tag);
+}
+
+/* The versions of a record, newest first, paged like any collection. */
+const struct list_spec history_spec = {
+	(const struct sort_spec[]){ { "version", SK_INT } }, 1, 1, NULL, 0,
+};
+
+/* GET .../history/:version: one version of the record. */
+int
+record_version(struct req *r)
+{
+	const struct resource	*res = resource_of(r);
+	const struct collection	*h = res->history;
+	struct db_row		 row;
+	enum db_status		 st;
+
+	st = db_record_version(req_db(r), res->table, r->ids[0], r->ids[1],
+	    &row);
+	if (st == DB_NOTFOUND)
+		return problem(r, 404, "%s %" PRId64 " has no version %" PRId64,
+		    res->name, r->ids[0], r->ids[1]);
+	if (st != DB_OK)
+		return reply_db(r, st, res->name, r->ids[0], NULL);
+	json_row(&r->out, h->json, h->njson, &row);
+	return reply_json(r, 200);
 }
 
 /* GET of a collection; a scoped one belongs to the record of the path's

@@ -53,14 +53,37 @@ struct resource {
 	const struct field_spec	*fields;
 	size_t			 nfields;
 	const struct collection	*list;	/* its rows' JSON too */
-	/* Why a delete may conflict: "is assigned to patients". */
-	const char		*in_use;
+	const struct collection	*history;	/* its versions */
 };
 
 /* The descriptors, in handlers/<resource>.c. */
 extern const struct resource	patients, doctors;
 extern const struct collection	patient_list, doctor_list, mapping_list,
-				patient_doctor_list, audit_list;
+				patient_doctor_list, audit_list,
+				patient_history, doctor_history;
+
+/* What a history collection takes (resource.c). */
+extern const struct list_spec	history_spec;
+
+/*
+ * The members of a version (db/record.h's enum history_col): the record
+ * is written by record(), which VERSION_RECORD defines.
+ */
+#define HISTORY_JSON(record)						\
+	{ "version", J_INT,  HISTORY_VERSION, NULL },			\
+	{ "op",      J_TEXT, HISTORY_OP, NULL },			\
+	{ "at",      J_TIME, HISTORY_AT, NULL },			\
+	{ "by",      J_INT,  HISTORY_BY, NULL },			\
+	{ "record",  J_FN,   HISTORY_RECORD, record }
+
+/* Defines fn: writes the record of a version's row as the members json. */
+#define VERSION_RECORD(fn, json)					\
+static void								\
+fn(struct buf *b, const struct db_row *row)				\
+{									\
+	json_row(b, json, NELEMS(json),					\
+	    &(struct db_row){ row->cell + HISTORY_RECORD });		\
+}
 
 /*
  * A doctor's members (db/doctors.h's columns), which doctors.c and a
@@ -87,6 +110,8 @@ int	record_get(struct req *);
 int	record_put(struct req *);
 int	record_patch(struct req *);
 int	record_delete(struct req *);
+int	record_restore(struct req *);
+int	record_version(struct req *);
 int	collection_get(struct req *);
 
 #endif

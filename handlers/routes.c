@@ -31,6 +31,9 @@ static const struct route routes[] = {
 	{ "PUT",    "/api/patients/:id",    record_put,      AUTH_USER, BODY_JSON, &patients },
 	{ "PATCH",  "/api/patients/:id",    record_patch,    AUTH_USER, BODY_JSON, &patients },
 	{ "DELETE", "/api/patients/:id",    record_delete,   AUTH_USER, BODY_NONE, &patients },
+	{ "POST",   "/api/patients/:id/restore", record_restore, AUTH_USER, BODY_NONE, &patients },
+	{ "GET",    "/api/patients/:id/history", collection_get, AUTH_USER, BODY_NONE, &patient_history },
+	{ "GET",    "/api/patients/:id/history/:version", record_version, AUTH_USER, BODY_NONE, &patients },
 
 	{ "POST",   "/api/doctors",         record_create,   AUTH_USER, BODY_JSON, &doctors },
 	{ "GET",    "/api/doctors",         collection_get,  AUTH_NONE, BODY_NONE, &doctor_list },
@@ -38,6 +41,9 @@ static const struct route routes[] = {
 	{ "PUT",    "/api/doctors/:id",     record_put,      AUTH_USER, BODY_JSON, &doctors },
 	{ "PATCH",  "/api/doctors/:id",     record_patch,    AUTH_USER, BODY_JSON, &doctors },
 	{ "DELETE", "/api/doctors/:id",     record_delete,   AUTH_USER, BODY_NONE, &doctors },
+	{ "POST",   "/api/doctors/:id/restore", record_restore, AUTH_USER, BODY_NONE, &doctors },
+	{ "GET",    "/api/doctors/:id/history", collection_get, AUTH_USER, BODY_NONE, &doctor_history },
+	{ "GET",    "/api/doctors/:id/history/:version", record_version, AUTH_USER, BODY_NONE, &doctors },
 
 	{ "POST",   "/api/mappings",        mapping_create,  AUTH_USER, BODY_JSON, NULL },
 	{ "GET",    "/api/mappings",        collection_get,  AUTH_USER, BODY_NONE, &mapping_list },

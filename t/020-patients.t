@@ -319,17 +319,20 @@ $id = $p->{id};
 $r = api($alice, DELETE => "/api/patients/$id");
 is($r->{status}, 204, 'DELETE /api/patients/:id is 204');
 is($r->{body}, '', 'the 204 has no body');
-is_problem(api($alice, GET => "/api/patients/$id"), 404, 'GET after DELETE is 404');
-is_problem(api($alice, DELETE => "/api/patients/$id"), 404, 'a second DELETE is 404');
-is_problem(api($alice, PUT => "/api/patients/$id", json => { name => 'Back' }), 404,
-    'PUT after DELETE is 404');
-is_problem(api($alice, PATCH => "/api/patients/$id", json => { name => 'Back' }), 404,
-    'PATCH after DELETE is 404');
+is_problem(api($alice, GET => "/api/patients/$id"), 410, 'GET after DELETE is 410');
+is_problem(api($alice, DELETE => "/api/patients/$id"), 410, 'a second DELETE is 410');
+is_problem(api($alice, PUT => "/api/patients/$id", json => { name => 'Back' }), 410,
+    'PUT after DELETE is 410');
+is_problem(api($alice, PATCH => "/api/patients/$id", json => { name => 'Back' }), 410,
+    'PATCH after DELETE is 410');
 $r = api($alice, GET => '/api/patients?limit=200');
 ok(ref $r->{json} eq 'ARRAY' && !grep({ $_->{id} == $id } @{ $r->{json} }),
     'the deleted patient is not in the list');
 $r = api($alice, GET => "/api/patients/$id");
-like($r->{json}{detail} // '', qr/\b\Q$id\E\b/, 'the 404 detail names the patient id');
+like($r->{json}{detail} // '', qr/\bpatient \Q$id\E was deleted; it can be restored until \d{4}-/,
+    'the 410 detail names the patient id and until when it can be restored');
+is_problem(api($bob, GET => "/api/patients/$id"), 404,
+    "to another user the deleted patient is 404, as it was before");
 
 ###############################################################################
 # Validation limits, on both sides of each.

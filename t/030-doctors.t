@@ -596,7 +596,7 @@ $r = api($alice, PATCH => "/api/doctors/$id", json => { contactInfo => 'alice ag
 is($r->{status}, 200, 'and the creator may still edit it');
 $r = api($bob, DELETE => "/api/doctors/$id");
 is($r->{status}, 204, 'DELETE by another user is 204');
-is(fetch($id)->{status}, 404, 'and the doctor is gone');
+is(fetch($id)->{status}, 410, 'and the doctor is gone');
 
 ###############################################################################
 # DELETE.
@@ -606,19 +606,23 @@ $id = $d->{id};
 $r = api($alice, DELETE => "/api/doctors/$id");
 is($r->{status}, 204, 'DELETE /api/doctors/:id is 204');
 is($r->{body}, '', 'the 204 has no body');
-is_problem($t->request(GET => "/api/doctors/$id"), 404, 'GET after DELETE is 404');
-is_problem(api($alice, DELETE => "/api/doctors/$id"), 404, 'a second DELETE is 404');
-is_problem(api($alice, PUT => "/api/doctors/$id", json => { %ok }), 404,
-    'PUT after DELETE is 404');
-is_problem(api($alice, PATCH => "/api/doctors/$id", json => { name => 'Back' }), 404,
-    'PATCH after DELETE is 404');
+is_problem($t->request(GET => "/api/doctors/$id"), 410, 'GET after DELETE is 410');
+is_problem(api($alice, DELETE => "/api/doctors/$id"), 410, 'a second DELETE is 410');
+is_problem(api($alice, PUT => "/api/doctors/$id", json => { %ok }), 410,
+    'PUT after DELETE is 410');
+is_problem(api($alice, PATCH => "/api/doctors/$id", json => { name => 'Back' }), 410,
+    'PATCH after DELETE is 410');
 ok(!grep({ $_->{id} == $id } @{ list("q=$TAG&limit=200") }),
     'the deleted doctor is not in the list');
 $r = $t->request(GET => "/api/doctors/$id");
-like($r->{json}{detail} // '', qr/\b\Q$id\E\b/, 'the 404 detail names the doctor id');
+like($r->{json}{detail} // '', qr/\bdoctor \Q$id\E was deleted; it can be restored until \d{4}-\d\d-\d\dT/,
+    'the 410 detail names the doctor id and until when it can be restored');
+is_problem($t->request(GET => '/api/doctors/99999999'), 404,
+    'a doctor that never was is still 404');
 
 ###############################################################################
-# DELETE is 409 while the doctor is assigned to any patient, of any user.
+# A doctor assigned to patients, of any user, can be deleted: the mappings
+# leave every list, and come back with the doctor.
 
 my $carol = $t->new_user;
 $d = make_doctor($alice, { name => "Assigned $TAG", specialization => 'Neurology',
@@ -630,24 +634,33 @@ my $m_carol = assign($carol, $carol_patient, $id);
 my $m_bob = assign($bob, $bob_patient, $id);
 $before = fetch($id);
 
+my $mapped = sub {
+	my ($u, $patient) = @_;
+	my $r = api($u, GET => "/api/mappings?doctorId=$id");
+	my $p = api($u, GET => "/api/mappings/patient/$patient");
+	return (scalar @{ $r->{json} // [] }) . '/'
+	    . (scalar grep { $_->{id} == $id } @{ $p->{json} // [] });
+};
+is($mapped->($carol, $carol_patient), '1/1', "(carol's patient has the doctor)");
 $r = api($alice, DELETE => "/api/doctors/$id");
-is_problem($r, 409, "DELETE of a doctor assigned to another user's patient is 409");
-is_problem(api($carol, DELETE => "/api/doctors/$id"), 409,
-    'DELETE by the owner of the patient it is assigned to is 409 too');
-is_deeply(fetch($id), $before, 'a refused DELETE leaves the doctor as it was');
+is($r->{status}, 204, "DELETE of a doctor assigned to other users' patients is 204");
+is($mapped->($carol, $carol_patient), '0/0',
+    "its mapping leaves carol's lists (GET /api/mappings, the patient's doctors)");
+is($mapped->($bob, $bob_patient), '0/0', "and bob's");
 is($t->psql("SELECT count(*) FROM patient_doctors WHERE doctor_id = $id"), 2,
-    'and its mappings are still there');
-
-is(api($carol, DELETE => "/api/mappings/$m_carol")->{status}, 204,
-    '(one of the two mappings is removed)');
-is_problem(api($alice, DELETE => "/api/doctors/$id"), 409,
-    'DELETE is still 409 while one mapping is left');
-is(fetch($id)->{status}, 200, 'and the doctor is still there');
-is(api($bob, DELETE => "/api/mappings/$m_bob")->{status}, 204,
-    '(the last mapping is removed)');
-$r = api($alice, DELETE => "/api/doctors/$id");
-is($r->{status}, 204, 'DELETE is 204 once no patient has the doctor');
-is(fetch($id)->{status}, 404, 'and the doctor is gone');
+    'the mappings are kept in the database');
+is_problem(api($carol, DELETE => "/api/mappings/$m_carol"), 404,
+    'a mapping to a deleted doctor is out of reach: DELETE is 404');
+is_problem(api($carol, POST => '/api/mappings', json => {
+    patientId => $carol_patient, doctorId => $id }), 404,
+    'and the deleted doctor cannot be assigned');
+$r = api($bob, POST => "/api/doctors/$id/restore");
+is($r->{status}, 200, 'POST /api/doctors/:id/restore by any user is 200');
+is($mapped->($carol, $carol_patient), '1/1', "carol's mapping is back with the doctor");
+is($mapped->($bob, $bob_patient), '1/1', "and bob's");
+is_deeply([ @{ fetch($id)->{json} }{qw(name specialization contactInfo)} ],
+    [ @{ $before->{json} }{qw(name specialization contactInfo)} ],
+    'the restored doctor is the one that was deleted');
 
 ###############################################################################
 # ?specialization= is exact and case-insensitive; ?q= a case-insensitive

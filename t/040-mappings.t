@@ -557,24 +557,32 @@ ok(grep({ $_->{id} == $bob_mapping->{id} } @{ rows(api($bob, GET => '/api/mappin
     'and its owner still sees it');
 
 ###############################################################################
-# Deleting a patient removes its mappings.
+# Deleting a patient takes its mappings out of every list until it is
+# restored.
 
 my $px = make_patient($carol, 'Leaving Patient');
 my @xd = map { make_doctor($carol, "Leaving $_ $TAG", undef) } 1 .. 2;
 my @xm = map { assign($carol, $px, $_->{id}) } @xd;
 is(count_for($px), 2, '(the patient has two mappings)');
-is_problem(api($carol, DELETE => "/api/doctors/$xd[0]{id}"), 409,
-    '(its doctor cannot be deleted yet: 409)');
 is(api($carol, DELETE => "/api/patients/$px")->{status}, 204, '(the patient is deleted)');
-is(count_for($px), 0, "deleting a patient removes its mappings from the database");
+is(count_for($px), 2, "the database keeps the deleted patient's mappings");
 is_deeply(rows(api($carol, GET => "/api/mappings?patientId=$px")), [],
     'the list of mappings no longer holds them');
+is(api($carol, GET => "/api/mappings?patientId=$px&limit=1",
+    headers => { Prefer => 'count=exact' })->{headers}{'x-total-count'}, 0,
+    'nor does its count');
 is_problem(api($carol, DELETE => "/api/mappings/$xm[0]{id}"), 404,
     'DELETE of one of those mappings is 404');
 is_problem(api($carol, GET => "/api/mappings/patient/$px"), 404,
     "GET /api/mappings/patient/:id of the deleted patient is 404");
-is(api($carol, DELETE => "/api/doctors/$xd[0]{id}")->{status}, 204,
-    'and the doctor can be deleted now: 204');
+is_problem(api($carol, POST => '/api/mappings', json => { patientId => 0 + $px,
+    doctorId => 0 + $xd[0]{id} }), 404, 'the deleted patient cannot be assigned a doctor');
+is(api($carol, POST => "/api/patients/$px/restore")->{status}, 200,
+    '(the patient is restored)');
+is(scalar @{ rows(api($carol, GET => "/api/mappings?patientId=$px")) }, 2,
+    'its mappings are back in the list');
+is(scalar @{ rows(api($carol, GET => "/api/mappings/patient/$px")) }, 2,
+    'and so are its doctors');
 
 ###############################################################################
 # Ownership: a second user gets 404 everywhere, and changes nothing.

@@ -270,32 +270,36 @@ for my $res (qw(patients doctors)) {
 	is(api($alice, DELETE => $p, headers => { 'If-Match' => '"12"' })
 	    ->{status}, 204, "DELETE $path/:id with If-Match: the current "
 	    . 'version is 204');
-	is(api($rd, GET => $p)->{status}, 404, '  and the record is gone');
+	is(api($rd, GET => $p)->{status}, 410, '  and the record is gone');
 
 	my $r2 = create($R, $alice, 2);
 	my $p2 = "$path/$r2->{json}{id}";
 	is(api($alice, DELETE => $p2, headers => { 'If-Match' => '*' })
 	    ->{status}, 204, "DELETE $path/:id with If-Match: * is 204");
-	is(api($rd, GET => $p2)->{status}, 404, '  and the record is gone');
+	is(api($rd, GET => $p2)->{status}, 410, '  and the record is gone');
 
 	#######################################################################
 	# Missing records.
 
-	for my $gone ($p, "$path/9000000000000000000") {
+	# A deleted record is gone (410) whatever version is named; one that
+	# never was is 404.
+	for my $c ([ $p, 410, 'deleted' ],
+	    [ "$path/9000000000000000000", 404, 'missing' ]) {
+		my ($gone, $status, $what) = @$c;
 		for my $c ([ PUT => $R->{put}->(5) ], [ PATCH => $R->{patch}->(5) ],
 		    [ DELETE => undef ]) {
 			my ($m, $body) = @$c;
 			for my $tag ('"1"', '*') {
 				is_problem(api($alice, $m => $gone,
 				    headers => { 'If-Match' => $tag },
-				    defined $body ? (json => $body) : ()), 404,
-				    "$m of a missing record with If-Match: $tag "
-				    . 'is 404');
+				    defined $body ? (json => $body) : ()), $status,
+				    "$m of a $what record with If-Match: $tag "
+				    . "is $status");
 			}
 		}
 		is_problem(api($rd, GET => $gone,
-		    headers => { 'If-None-Match' => '*' }), 404,
-		    'GET of a missing record with If-None-Match: * is 404');
+		    headers => { 'If-None-Match' => '*' }), $status,
+		    "GET of a $what record with If-None-Match: * is $status");
 	}
 }
 

@@ -1,0 +1,213 @@
+-- A record over time.  Every write to a patient or a doctor keeps the
+-- version it made in patient_versions or doctor_versions, by trigger in
+-- the same transaction, so no code path can skip it; a delete only marks
+-- the record (deleted_at), which lists, reads and writes then treat as
+-- gone until it is restored or purged (medrec --purge, RESTORE_DAYS).
+
+ALTER TABLE patients ADD COLUMN deleted_at timestamptz;
+ALTER TABLE doctors ADD COLUMN deleted_at timestamptz;
+
+-- Lists page live records: their indexes hold live rows only, so that a
+-- page costs the same whatever share of the table is deleted.  The purge
+-- finds the deleted ones by their own small index.
+DROP INDEX patients_user_id_id, patients_user_id_name,
+    patients_user_id_created_at, patients_user_id_updated_at,
+    patients_user_id_name_trgm;
+CREATE INDEX patients_user_id_id ON patients (user_id, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX patients_user_id_name ON patients (user_id, name, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX patients_user_id_created_at ON patients (user_id, created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX patients_user_id_updated_at ON patients (user_id, updated_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX patients_user_id_name_trgm ON patients
+    USING gin (name gin_trgm_ops) WHERE deleted_at IS NULL;
+CREATE INDEX patients_deleted_at ON patients (deleted_at)
+    WHERE deleted_at IS NOT NULL;
+
+DROP INDEX doctors_name, doctors_created_at, doctors_updated_at,
+    doctors_specialization, doctors_name_trgm;
+CREATE INDEX doctors_live_id ON doctors (id) WHERE deleted_at IS NULL;
+CREATE INDEX doctors_name ON doctors (name, id) WHERE deleted_at IS NULL;
+CREATE INDEX doctors_created_at ON doctors (created_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX doctors_updated_at ON doctors (updated_at, id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX doctors_specialization ON doctors (lower(specialization), id)
+    WHERE deleted_at IS NULL;
+CREATE INDEX doctors_name_trgm ON doctors USING gin (name gin_trgm_ops)
+    WHERE deleted_at IS NULL;
+CREATE INDEX doctors_deleted_at ON doctors (deleted_at)
+    WHERE deleted_at IS NOT NULL;
+
+-- The versions: the record's columns as the write left them, what the
+-- write was, when and by whom.  user_id is the patient's owner, for
+-- row-level security.  They go with their record when it is purged.
+CREATE TABLE patient_versions (
+    patient_id  bigint NOT NULL REFERENCES patients (id) ON DELETE CASCADE,
+    version     bigint NOT NULL,
+    op          text NOT NULL
+                    CHECK (op IN ('create', 'update', 'delete', 'restore')),
+    at          timestamptz NOT NULL DEFAULT now(),
+    by_user     bigint DEFAULT app_user_id(),
+    user_id     bigint NOT NULL,
+    name        text NOT NULL,
+    age         integer,
+    gender      text,
+    address     text,
+    created_at  timestamptz NOT NULL,
+    updated_at  timestamptz NOT NULL,
+    PRIMARY KEY (patient_id, version)
+);
+CREATE TABLE doctor_versions (
+    doctor_id       bigint NOT NULL REFERENCES doctors (id) ON DELETE CASCADE,
+    version         bigint NOT NULL,
+    op              text NOT NULL
+                        CHECK (op IN ('create', 'update', 'delete', 'restore')),
+    at              timestamptz NOT NULL DEFAULT now(),
+    by_user         bigint DEFAULT app_user_id(),
+    name            text NOT NULL,
+    specialization  text NOT NULL,
+    contact_info    text,
+    created_at      timestamptz NOT NULL,
+    updated_at      timestamptz NOT NULL,
+    PRIMARY KEY (doctor_id, version)
+);
+
+-- What there is today is each record's first known version.
+INSERT INTO patient_versions (patient_id, version, op, at, by_user, user_id, name,
+                              age, gender, address, created_at, updated_at)
+SELECT id, version, CASE version WHEN 1 THEN 'create' ELSE 'update' END,
+       updated_at, user_id, user_id, name, age, gender, address, created_at,
+       updated_at
+  FROM patients;
+INSERT INTO doctor_versions (doctor_id, version, op, at, by_user, name,
+                             specialization, contact_info, created_at,
+                             updated_at)
+SELECT id, version, CASE version WHEN 1 THEN 'create' ELSE 'update' END,
+       updated_at, created_by, name, specialization, contact_info,
+       created_at, updated_at
+  FROM doctors;
+
+-- What a write to a record was, from its deleted_at before and after.
+CREATE FUNCTION write_op(tg_op text, was_deleted boolean, is_deleted boolean)
+    RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN tg_op = 'INSERT' THEN 'create'
+        WHEN is_deleted AND NOT was_deleted THEN 'delete'
+        WHEN was_deleted AND NOT is_deleted THEN 'restore'
+        ELSE 'update' END
+$$;
+
+-- Every write makes a new version, whatever the statement says, so that
+-- each is kept: the statements need not (and do not) count versions.
+CREATE FUNCTION next_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.version := OLD.version + 1;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER patients_next_version BEFORE UPDATE ON patients
+    FOR EACH ROW EXECUTE FUNCTION next_version();
+CREATE TRIGGER doctors_next_version BEFORE UPDATE ON doctors
+    FOR EACH ROW EXECUTE FUNCTION next_version();
+
+CREATE FUNCTION patient_keep_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO patient_versions (patient_id, version, op, user_id, name,
+                                  age, gender, address, created_at,
+                                  updated_at)
+    VALUES (NEW.id, NEW.version,
+            write_op(TG_OP, TG_OP = 'UPDATE' AND OLD.deleted_at IS NOT NULL,
+                     NEW.deleted_at IS NOT NULL),
+            NEW.user_id, NEW.name, NEW.age, NEW.gender, NEW.address,
+            NEW.created_at, NEW.updated_at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER patients_keep_version AFTER INSERT OR UPDATE ON patients
+    FOR EACH ROW EXECUTE FUNCTION patient_keep_version();
+
+CREATE FUNCTION doctor_keep_version() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO doctor_versions (doctor_id, version, op, name,
+                                 specialization, contact_info, created_at,
+                                 updated_at)
+    VALUES (NEW.id, NEW.version,
+            write_op(TG_OP, TG_OP = 'UPDATE' AND OLD.deleted_at IS NOT NULL,
+                     NEW.deleted_at IS NOT NULL),
+            NEW.name, NEW.specialization, NEW.contact_info, NEW.created_at,
+            NEW.updated_at);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER doctors_keep_version AFTER INSERT OR UPDATE ON doctors
+    FOR EACH ROW EXECUTE FUNCTION doctor_keep_version();
+
+-- Versions are read like their records: a patient's by its owner only,
+-- a doctor's by anyone signed in.  Nobody changes one; they go only with
+-- their record.
+ALTER TABLE patient_versions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE patient_versions FORCE ROW LEVEL SECURITY;
+CREATE POLICY patient_versions_owner ON patient_versions
+    USING (user_id = app_user_id()) WITH CHECK (user_id = app_user_id());
+GRANT SELECT, INSERT ON patient_versions, doctor_versions TO medrec_app;
+
+-- The trail's new actions and outcomes: a restore, a read of history, a
+-- read of a deleted record (gone).  NOT VALID, then VALIDATE: the rows
+-- are checked without the lock of a rewrite.
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check
+    CHECK (action IN ('register', 'login', 'login_failed', 'logout',
+                      'password_change', 'read', 'list', 'create', 'update',
+                      'delete', 'restore', 'history')) NOT VALID;
+ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_action_check;
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_outcome_check;
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_outcome_check
+    CHECK (outcome IN ('found', 'unchanged', 'absent', 'gone', 'created',
+                       'updated', 'deleted', 'restored', 'granted', 'denied',
+                       'throttled', 'revoked', 'changed')) NOT VALID;
+ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_outcome_check;
+
+-- A delete and a restore are updates of deleted_at, audited as what they
+-- are.  A mapping removed with its patient (by the purge) is part of the
+-- patient's removal and gets no row of its own.
+CREATE OR REPLACE FUNCTION audit_write() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    op text;
+BEGIN
+    IF TG_OP = 'DELETE' AND TG_ARGV[0] = 'mapping' THEN
+        IF NOT EXISTS (SELECT 1 FROM patients WHERE id = OLD.patient_id) THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        op := 'delete';
+    ELSIF TG_ARGV[0] = 'mapping' THEN
+        op := 'create';
+    ELSE
+        op := write_op(TG_OP, TG_OP = 'UPDATE' AND OLD.deleted_at IS NOT NULL,
+                       NEW.deleted_at IS NOT NULL);
+    END IF;
+    INSERT INTO audit_events (action, resource_type, resource_id, outcome)
+    VALUES (op, TG_ARGV[0],
+            CASE TG_OP WHEN 'DELETE' THEN OLD.id ELSE NEW.id END,
+            CASE op WHEN 'create' THEN 'created' WHEN 'update' THEN 'updated'
+                    WHEN 'restore' THEN 'restored' ELSE 'deleted' END);
+    RETURN NULL;
+END
+$$;
+
+-- An idempotency key forgets the record it made once that is deleted,
+-- as it did when a delete removed the row.
+CREATE TRIGGER patients_forget_deleted AFTER UPDATE OF deleted_at ON patients
+    FOR EACH ROW WHEN (NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL)
+    EXECUTE FUNCTION app_forget_created('/api/patients');
+CREATE TRIGGER doctors_forget_deleted AFTER UPDATE OF deleted_at ON doctors
+    FOR EACH ROW WHEN (NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL)
+    EXECUTE FUNCTION app_forget_created('/api/doctors');
