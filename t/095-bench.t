@@ -26,7 +26,8 @@ like($md, qr/^## medrec$/m, 'latest-quick.md has the medrec table');
 for my $s ('S1 doctor by id', 'S2 patient by id \(AUDIT_READ_SYNC=on\)',
     'S2 patient by id \(AUDIT_READ_SYNC=off\)', 'S3 create patient',
     'S4 next page, owner of 10,000', 'S5 login', 'S6 mixed') {
-	like($md, qr/^\| $s \| [\d,]+ \| [\d.]+ \| [\d.]+ \| 0 \|/m,
+	# Under 100 a rate has a decimal (S5 on a slow build: 93.2).
+	like($md, qr/^\| $s \| [\d,.]+ \| [\d.]+ \| [\d.]+ \| 0 \|/m,
 	    "a figure for $s, with no errors");
 }
 for my $l ('nginx `return 200`', 'no-op FastCGI responder',
