@@ -105,4 +105,12 @@ int		 db_role_check(const struct conf *);
  */
 int		 db_migrate(const struct conf *);
 
+/*
+ * Removes for good the patients and doctors deleted more than
+ * conf->restore_days ago, with their versions, mappings and idempotency
+ * keys, and audits what it removed (app_purge() in migration 007).
+ * Returns 0, or -1 after logging why.
+ */
+int		 db_purge(const struct conf *);
+
 #endif

@@ -2,7 +2,8 @@
  * What db/ checks before the service starts: that its connection strings
  * parse, that a database reached over TCP is reached with verified TLS
  * (a warning otherwise), and that the role the service logs in as cannot
- * undo row-level security or the audit trail.
+ * undo row-level security or the audit trail.  And the purge, the other
+ * thing the binary does to the database outside a request.
  */
 #include <stdio.h>
 #include <string.h>
@@ -138,6 +139,39 @@ db_role_check(const struct conf *c)
 	else
 		goto out;
 	rc = -1;
+out:
+	PQclear(res);
+	PQfinish(pg);
+	return rc;
+}
+
+int
+db_purge(const struct conf *c)
+{
+	const char	*params[] = { NULL };
+	char		 days[16];
+	PGconn		*pg;
+	PGresult	*res = NULL;
+	int		 rc = -1;
+
+	(void)snprintf(days, sizeof(days), "%d", c->restore_days);
+	params[0] = days;
+	pg = PQconnectdbParams(c->db_keys, c->db_values, 1);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		log_msg(NULL, "error", "purge: cannot connect: %s",
+		    PQerrorMessage(pg));
+		goto out;
+	}
+	res = PQexecParams(pg, "SELECT patients, doctors FROM app_purge($1)",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		log_msg(NULL, "error", "purge failed: %s", PQerrorMessage(pg));
+		goto out;
+	}
+	log_msg(NULL, "info", "purge: removed %s patients and %s doctors "
+	    "deleted more than %d days ago (RESTORE_DAYS)",
+	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), c->restore_days);
+	rc = 0;
 out:
 	PQclear(res);
 	PQfinish(pg);

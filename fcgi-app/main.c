@@ -1,11 +1,12 @@
 /*
  * medrec: the healthcare records API as a prefork FastCGI pool.
  *
- *	medrec [-c file] [--migrate | --routes]
+ *	medrec [-c file] [--migrate | --purge | --routes]
  *
  * Loads the configuration, applies pending migrations, opens the listening
  * socket and hands over to the master loop (pool.c).  --migrate applies the
  * migrations and exits, for deployments that migrate as a separate step.
+ * --purge removes what is past its retention and exits (a daily timer).
  * --routes prints the route table ("METHOD pattern auth"), which a test
  * compares with the OpenAPI document.
  */
@@ -34,7 +35,7 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: medrec [-c config-file] [--migrate | "
+	fprintf(stderr, "usage: medrec [-c config-file] [--migrate | --purge | "
 	    "--routes]\n");
 	exit(2);
 }
@@ -195,6 +196,7 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "migrate", no_argument, NULL, 'm' },
+		{ "purge", no_argument, NULL, 'p' },
 		{ "routes", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -202,7 +204,7 @@ main(int argc, char *argv[])
 	struct conf	 conf;
 	const char	*conf_file = NULL;
 	char		 err[512];
-	int		 ch, migrate_only = 0, fd, rc;
+	int		 ch, migrate_only = 0, purge = 0, fd, rc;
 
 	/* Before anything is read: the configuration holds secrets. */
 	no_core_dumps();
@@ -214,6 +216,9 @@ main(int argc, char *argv[])
 		case 'm':
 			migrate_only = 1;
 			break;
+		case 'p':
+			purge = 1;
+			break;
 		case 'r':
 			print_routes();
 			return 0;
@@ -221,10 +226,10 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (migrate_only && purge))
 		usage();
 
-	if (conf_load(&conf, conf_file, !migrate_only, err,
+	if (conf_load(&conf, conf_file, !migrate_only && !purge, err,
 	    sizeof(err)) == -1 || app.check(&conf, err, sizeof(err)) == -1 ||
 	    listen_check(&conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "medrec: configuration error: %s\n", err);
@@ -239,6 +244,12 @@ main(int argc, char *argv[])
 			conf_wipe(&conf);
 			return rc == -1 ? 1 : 0;
 		}
+	}
+	/* The purge runs as the service, whose role app_purge() is for. */
+	if (purge) {
+		rc = app.purge(&conf);
+		conf_wipe(&conf);
+		return rc == -1 ? 1 : 0;
 	}
 	/* The owner's password is not needed past here: no worker gets it. */
 	conf_forget_migration(&conf);

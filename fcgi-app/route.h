@@ -57,6 +57,8 @@ struct app {
 	int	(*check)(const struct conf *, char *err, size_t errlen);
 	/* Brings the database schema up to date: 0, or -1 after logging. */
 	int	(*migrate)(const struct conf *);
+	/* Removes what the retention settings say is due: 0, or -1. */
+	int	(*purge)(const struct conf *);
 	/*
 	 * Checks what the service will run as: 0 to go ahead, -1 after
 	 * logging why it must not (a role that owns the tables, say).

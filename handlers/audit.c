@@ -13,7 +13,8 @@
 
 static const char *const actions[] = {
 	"register", "login", "login_failed", "logout", "password_change",
-	"read", "list", "create", "update", "delete", NULL
+	"read", "list", "create", "update", "delete", "restore", "history",
+	NULL
 };
 static const char *const resource_types[] = {
 	"user", "patient", "doctor", "mapping", NULL
@@ -45,7 +46,8 @@ static const struct {
 	int		 status;
 } statuses[] = {
 	{ "found", 200 }, { "unchanged", 304 }, { "absent", 404 },
-	{ "created", 201 }, { "updated", 200 }, { "deleted", 204 },
+	{ "gone", 410 }, { "created", 201 }, { "updated", 200 },
+	{ "deleted", 204 }, { "restored", 200 },
 	{ "granted", 200 }, { "denied", 401 }, { "throttled", 429 },
 	{ "revoked", 204 }, { "changed", 204 },
 };

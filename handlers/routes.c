@@ -67,6 +67,7 @@ const struct app app = {
 	.nroutes = NROUTES,
 	.check = db_conf_check,
 	.migrate = db_migrate,
+	.purge = db_purge,
 	.verify = db_role_check,
 	.prefork = app_prefork,
 	.worker_init = app_worker_init,

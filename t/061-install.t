@@ -89,12 +89,15 @@ my @expected = (
 	    medrec-api.conf)),
 	"$d{pkgdatadir}/apache-errors/413.json",
 	$unit,
+	map({ "$d{systemdsystemunitdir}/$_" } qw(medrec-purge.service
+	    medrec-purge.timer)),
 	"$d{sysusersdir}/medrec.conf",
 	"$d{mandir}/man8/medrec.8",
 );
 ok(-f "$dest$_", "it installs $_") for @expected;
 ok(-x "$dest$d{sbindir}/medrec", 'the binary is executable');
-for my $f (glob("$dest$conf/*/*.conf"), "$dest$unit") {
+for my $f (glob("$dest$conf/*/*.conf"), "$dest$unit",
+    "$dest$d{systemdsystemunitdir}/medrec-purge.service") {
 	my @left = slurp($f) =~ /(\@[A-Za-z_]+\@)/g;
 	ok(!@left, 'no placeholder is left in ' . substr($f, length $dest))
 	    or diag("@left");
@@ -134,6 +137,24 @@ my ($exposure) = "$r->{out}$r->{err}" =~ /Overall exposure level for \S+: ([\d.]
 ok(defined $exposure && $exposure <= 2.0,
     'systemd-analyze security rates the hardening OK (exposure at most 2.0)')
     or diag("exposure " . ($exposure // '?') . "\n$r->{out}$r->{err}");
+
+# The daily purge: its service runs the binary with --purge, as the
+# service's user, and its timer starts it; both pass systemd-analyze.
+my $pu = slurp("$dest$d{systemdsystemunitdir}/medrec-purge.service");
+like($pu, qr{^ExecStart=\Q$d{sbindir}\E/medrec -c \Q$conf\E/medrec\.conf --purge$}m,
+    'medrec-purge.service runs medrec --purge with the installed config');
+like($pu, qr{^User=medrec$}m, '  as the service\'s user');
+like(slurp("$dest$d{systemdsystemunitdir}/medrec-purge.timer"),
+    qr{^OnCalendar=daily$}m, 'medrec-purge.timer starts it daily');
+(my $pcopy = $pu) =~ s{^ExecStart=\Q$d{sbindir}\E}{ExecStart=$dest$d{sbindir}}m;
+spew("$tmp/verify/medrec-purge.service", $pcopy);
+spew("$tmp/verify/medrec-purge.timer",
+    slurp("$dest$d{systemdsystemunitdir}/medrec-purge.timer"));
+$r = run({ MANPATH => "$dest$d{mandir}:", SYSTEMD_LOG_LEVEL => 'notice' },
+    'systemd-analyze', 'verify', "$tmp/verify/medrec-purge.service",
+    "$tmp/verify/medrec-purge.timer");
+is("$r->{status} $r->{out}$r->{err}", '0 ',
+    'systemd-analyze verify accepts the purge service and timer, without a warning');
 
 $r = Medrec::Stack::run_cmd(cmd => [ 'systemd-sysusers', "--root=$tmp/sysroot",
     '--dry-run', '-' ], stdin => slurp("$dest$d{sysusersdir}/medrec.conf"));

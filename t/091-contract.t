@@ -41,7 +41,8 @@ my @THROUGH = qw(001-health 002-routing 004-database 010-auth 011-tokens
     012-throttle 020-patients 025-paging 030-doctors 040-mappings 050-rls
     051-audit 052-cors 060-apache 062-pgbouncer 065-metrics 066-json-logs
     070-retries 071-versions 075-hostile 090-openapi 013-hostile-clients
-    092-api-doc 093-docs-page 054-real-ip 055-request-ids 056-error-log);
+    092-api-doc 093-docs-page 054-real-ip 055-request-ids 056-error-log
+    072-history);
 
 # The others, and why not.
 my %NOT_THROUGH = (

@@ -11,6 +11,7 @@ SELECT app_begin(:rid, :addr, NULL, NULL, NULL, :f, :timeout_ms);
 -- db/doctors.c doctor_get
 SELECT id, name, specialization, contact_info, version,
        (extract(epoch FROM created_at) * 1000000)::bigint,
-       (extract(epoch FROM updated_at) * 1000000)::bigint
+       (extract(epoch FROM updated_at) * 1000000)::bigint,
+       (extract(epoch FROM deleted_at) * 1000000)::bigint AS deleted_at
   FROM doctors WHERE id = :id;
 \endpipeline

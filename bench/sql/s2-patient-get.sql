@@ -13,11 +13,13 @@
 -- db/db.c app_begin
 SELECT app_begin(:rid, :addr, :uid, :jti, :iat, :read_sync_off, :timeout_ms);
 -- db/patients.c patient_get
-WITH p AS (SELECT id, name, age, gender, address, version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint
+WITH p AS (SELECT id, name, age, gender, address, version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint,
+                    (extract(epoch FROM deleted_at) * 1000000)::bigint AS deleted_at
              FROM patients WHERE id = :pid AND user_id = :uid),
      audit AS (INSERT INTO audit_events (action, resource_type, resource_id, outcome)
                SELECT 'read', 'patient', :pid,
                       CASE WHEN NOT EXISTS (SELECT FROM p) THEN 'absent'
+                           WHEN (SELECT deleted_at FROM p) IS NOT NULL THEN 'gone'
                            WHEN :f::boolean OR (SELECT version FROM p) = ANY (NULL::bigint[])
                            THEN 'unchanged' ELSE 'found' END)
 SELECT * FROM p;

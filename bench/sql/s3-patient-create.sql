@@ -15,5 +15,6 @@ SELECT app_begin(:rid, :addr, :uid, :jti, :iat, :f, :timeout_ms);
 -- db/patients.c patient_create
 INSERT INTO patients (user_id, name, age, gender, address)
 VALUES (:uid, :name, :age::integer, :gender, :address)
-RETURNING id, name, age, gender, address, version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint;
+RETURNING id, name, age, gender, address, version, (extract(epoch FROM created_at) * 1000000)::bigint, (extract(epoch FROM updated_at) * 1000000)::bigint,
+          (extract(epoch FROM deleted_at) * 1000000)::bigint AS deleted_at;
 \endpipeline

@@ -160,33 +160,44 @@ GRANT SELECT, INSERT ON patient_versions, doctor_versions TO medrec_app;
 -- The trail's new actions and outcomes: a restore, a read of history, a
 -- read of a deleted record (gone).  NOT VALID, then VALIDATE: the rows
 -- are checked without the lock of a rewrite.
+-- The purge's one event (no user: the service's own) says in detail what
+-- it removed.
+ALTER TABLE audit_events ADD COLUMN detail text;
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check
     CHECK (action IN ('register', 'login', 'login_failed', 'logout',
                       'password_change', 'read', 'list', 'create', 'update',
-                      'delete', 'restore', 'history')) NOT VALID;
+                      'delete', 'restore', 'history', 'purge')) NOT VALID;
 ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_action_check;
+ALTER TABLE audit_events DROP CONSTRAINT audit_events_resource_type_check;
+ALTER TABLE audit_events ADD CONSTRAINT audit_events_resource_type_check
+    CHECK (resource_type IN ('user', 'patient', 'doctor', 'mapping',
+                             'service')) NOT VALID;
+ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_resource_type_check;
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_outcome_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_outcome_check
     CHECK (outcome IN ('found', 'unchanged', 'absent', 'gone', 'created',
-                       'updated', 'deleted', 'restored', 'granted', 'denied',
-                       'throttled', 'revoked', 'changed')) NOT VALID;
+                       'updated', 'deleted', 'restored', 'purged', 'granted',
+                       'denied', 'throttled', 'revoked', 'changed')) NOT VALID;
 ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_outcome_check;
 
 -- A delete and a restore are updates of deleted_at, audited as what they
--- are.  A mapping removed with its patient (by the purge) is part of the
--- patient's removal and gets no row of its own.
+-- are.  Only the purge removes patients and doctors, and the mappings to
+-- them, and its own event says what: their rows get none.
 CREATE OR REPLACE FUNCTION audit_write() RETURNS trigger
     LANGUAGE plpgsql AS $$
 DECLARE
     op text;
 BEGIN
-    IF TG_OP = 'DELETE' AND TG_ARGV[0] = 'mapping' THEN
-        IF NOT EXISTS (SELECT 1 FROM patients WHERE id = OLD.patient_id) THEN
-            RETURN NULL;
-        END IF;
+    IF TG_OP = 'DELETE' AND TG_ARGV[0] <> 'mapping' THEN
+        RETURN NULL;
     END IF;
     IF TG_OP = 'DELETE' THEN
+        IF NOT EXISTS (SELECT 1 FROM patients WHERE id = OLD.patient_id)
+           OR EXISTS (SELECT 1 FROM doctors WHERE id = OLD.doctor_id
+                                              AND deleted_at IS NOT NULL) THEN
+            RETURN NULL;
+        END IF;
         op := 'delete';
     ELSIF TG_ARGV[0] = 'mapping' THEN
         op := 'create';
@@ -211,3 +222,47 @@ CREATE TRIGGER patients_forget_deleted AFTER UPDATE OF deleted_at ON patients
 CREATE TRIGGER doctors_forget_deleted AFTER UPDATE OF deleted_at ON doctors
     FOR EACH ROW WHEN (NEW.deleted_at IS NOT NULL AND OLD.deleted_at IS NULL)
     EXECUTE FUNCTION app_forget_created('/api/doctors');
+
+-- The purge (medrec --purge, daily from medrec-purge.timer): patients and
+-- doctors deleted more than restore_days ago go for good, with their
+-- versions (their foreign keys cascade), their mappings and the
+-- idempotency keys that made or restored them, and one audit event says
+-- what went.  It runs as the tables' owner, which row-level security holds
+-- too (FORCE): these policies let that owner, and no one else, reach the
+-- deleted patients and the mappings of any user.
+CREATE POLICY patients_purge ON patients TO CURRENT_USER
+    USING (deleted_at IS NOT NULL);
+CREATE POLICY patient_doctors_purge ON patient_doctors TO CURRENT_USER
+    USING (true);
+
+CREATE FUNCTION app_purge(restore_days integer,
+                          OUT patients bigint, OUT doctors bigint)
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public AS $$
+DECLARE
+    cutoff timestamptz := now() - make_interval(days => restore_days);
+    p bigint[];
+    d bigint[];
+BEGIN
+    WITH gone AS (DELETE FROM patients WHERE deleted_at < cutoff
+                  RETURNING id)
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO p FROM gone;
+    -- Their foreign key would refuse the doctors' removal.
+    DELETE FROM patient_doctors
+     WHERE doctor_id IN (SELECT id FROM doctors WHERE deleted_at < cutoff);
+    WITH gone AS (DELETE FROM doctors WHERE deleted_at < cutoff
+                  RETURNING id)
+    SELECT coalesce(array_agg(id ORDER BY id), '{}') INTO d FROM gone;
+    DELETE FROM idempotency_keys
+     WHERE location IN (SELECT '/api/patients/' || x FROM unnest(p) x
+                        UNION ALL
+                        SELECT '/api/doctors/' || x FROM unnest(d) x);
+    patients := cardinality(p);
+    doctors := cardinality(d);
+    INSERT INTO audit_events (user_id, action, resource_type, outcome, detail)
+    VALUES (NULL, 'purge', 'service', 'purged',
+            json_build_object('restoreDays', restore_days,
+                              'patients', p, 'doctors', d)::text);
+END
+$$;
+REVOKE ALL ON FUNCTION app_purge(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_purge(integer) TO medrec_app;
