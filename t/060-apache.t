@@ -134,7 +134,7 @@ is(scalar @{ $r->{json} // [] }, 1, 'GET /api/mappings lists the mapping');
 $r = api($u, DELETE => "/api/patients/$ids[2]");
 is($r->{status}, 204, 'DELETE of a patient is 204');
 $r = api($u, GET => "/api/patients/$ids[2]");
-is_problem($r, 404, 'then it is 404');
+is_problem($r, 410, 'then it is 410 Gone');
 
 $r = api($u, GET => '/api/patients/' . join('', map { sprintf('%%%02X', ord) }
     split //, $ids[0]));

@@ -16,6 +16,14 @@ use Medrec::Test;
 
 my $t = Medrec::Stack->shared;
 
+# medrec --purge against the stack's database, as the service's role, with
+# the stack's migrations already applied.
+sub purge {
+	return Medrec::Stack::run_cmd(cmd => [ Medrec::Stack::bin_path(),
+	    '--purge' ], timeout => 60, env => Medrec::Stack::clean_env(
+	    DATABASE_URL => $t->database_url, AUTO_MIGRATE => 0));
+}
+
 my $TIME_RE = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 sub api {
@@ -257,8 +265,7 @@ $t->psql("SET session_replication_role = replica; "
     . "UPDATE patients SET deleted_at = now() - interval '29 days' WHERE id = $kept_p->{id}; "
     . "UPDATE doctors SET deleted_at = now() - interval '31 days' WHERE id = $gone_d->{id}");
 
-$r = Medrec::Stack::run_cmd(cmd => [ Medrec::Stack::bin_path(), '--purge' ],
-    env => $t->pool_env, timeout => 60);
+$r = purge();
 is($r->{status}, 0, 'medrec --purge exits 0') or diag("$r->{out}$r->{err}");
 like("$r->{out}$r->{err}", qr/purge: removed 1 patients and 1 doctors deleted more than 30 days ago/,
     '  and says what it removed');
@@ -290,8 +297,7 @@ is($t->psql("SELECT count(*) FROM audit_events WHERE resource_id IN "
     . "($gone_p->{id}, $gone_d->{id}) AND action = 'delete' AND at > now() - interval '1 minute' "
     . "AND user_id IS NULL"), 0, '  and the removed rows recorded no events of their own');
 
-$r = Medrec::Stack::run_cmd(cmd => [ Medrec::Stack::bin_path(), '--purge' ],
-    env => $t->pool_env, timeout => 60);
+$r = purge();
 like("$r->{out}$r->{err}", qr/removed 0 patients and 0 doctors/,
     'a second purge finds nothing more');
 

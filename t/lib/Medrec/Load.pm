@@ -23,7 +23,7 @@ package Medrec::Load;
 #
 #	{"ev":"try","op":"create","key":..,"st":502,"ct":..,"ms":..,"rid":..}
 #	{"ev":"ack","op":"create","key":..,"id":..,"st":201,"got":{..},..}
-#	{"ev":"ack","op":"delete","id":..,"st":404,"ambiguous":1}
+#	{"ev":"ack","op":"delete","id":..,"st":410,"ambiguous":1}
 #		(a DELETE retried after an attempt that may have gone through)
 #	{"ev":"gaveup","op":"patch","id":..,"want":{..},..}
 #	{"ev":"final","op":..,"st":500,..}	(an answer no client expects)
@@ -274,8 +274,8 @@ sub _send {
 		    if ref $r->{json} eq 'HASH' && defined $r->{json}{title};
 		_record($c, ev => 'try', %a);
 		# A DELETE whose earlier attempt may have gone through.
-		if ($st == 404 && $op{op} eq 'delete' && $ambiguous) {
-			_record($c, ev => 'ack', %base, st => 404, try => $try,
+		if ($st == 410 && $op{op} eq 'delete' && $ambiguous) {
+			_record($c, ev => 'ack', %base, st => 410, try => $try,
 			    rid => $rid, ms => $ms, t0 => $t0, ambiguous => 1);
 			return ('gone', $r);
 		}
@@ -351,7 +351,8 @@ sub check {
 	my (%row, %count);
 	for (split /\n/, $t->psql("SELECT id, user_id, name, "
 	    . "coalesce(age::text, 'null'), coalesce(gender, 'null'), "
-	    . "coalesce(address, 'null') FROM patients WHERE user_id IN ($in)")) {
+	    . "coalesce(address, 'null') FROM patients WHERE user_id IN ($in) "
+	    . "AND deleted_at IS NULL")) {
 		my ($id, $uid, $name, $age, $gender, $address) = split /\|/, $_, 6;
 		$row{$id} = { uid => $uid, name => $name, age => $age,
 		    gender => $gender, address => $address };
@@ -379,7 +380,7 @@ sub check {
 			}
 			my $clean = ($e->{st} =~ /^50[234]$/ ||
 			    ($e->{st} == 409 && $op eq 'create') ||
-			    ($e->{st} == 404 && $op eq 'delete' && $e->{try} > 1))
+			    ($e->{st} == 410 && $op eq 'delete' && $e->{try} > 1))
 			    && $e->{ct} =~ m{^application/problem\+json\b}i;
 			push @{ $p{'failures are clean 502, 503 or 504 problem '
 			    . 'documents'} }, _show($e) unless $clean;
@@ -408,7 +409,7 @@ sub check {
 		}
 		next unless $e->{ev} eq 'ack';
 		$f{retried}++ if $e->{try} > 1;
-		if ($e->{st} == 404) {
+		if ($e->{st} == 410) {
 			# A DELETE retried after an attempt that may have gone
 			# through: an answer, not an acknowledgement.
 			$f{'deletes found gone on a retry'}++;
