@@ -204,7 +204,7 @@ sub tree_ticks {
 	my (%kids, %ticks);
 	for my $stat (glob('/proc/[0-9]*/stat')) {
 		my $s = slurp($stat) or next;
-		$s =~ /^(\d+) \(.*\) \S+ (\d+)((?: \S+){11}) (\d+) (\d+)/s or next;
+		$s =~ /^(\d+) \(.*\) \S+ (\d+)((?: \S+){9}) (\d+) (\d+)/s or next;
 		push @{ $kids{$2} }, $1;
 		$ticks{$1} = $4 + $5;
 	}
