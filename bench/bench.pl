@@ -421,10 +421,12 @@ sub nginx_start {
 	my ($p_api, $p_ret, $p_noop, $p_metrics) = (free_port(), free_port(),
 	    free_port(), free_port());
 	# The site's internal listener too, on a port of its own: the default
-	# 9180 is script/server's, which may be running.
+	# 9180 is script/server's, which may be running.  No proxy is
+	# believed, whatever the caller's environment says: the under-attack
+	# scenario's clients are told apart by their source addresses.
 	run(cmd => [ "$top/script/nginx-conf", $dir, "127.0.0.1:$p_api",
 	    "$work/pool.sock" ], env => { NGINX_WORKERS => undef,
-	    METRICS_LISTEN => "127.0.0.1:$p_metrics" });
+	    REAL_IP_FROM => undef, METRICS_LISTEN => "127.0.0.1:$p_metrics" });
 	$M{metrics_url} = "http://127.0.0.1:$p_metrics";
 	my $limits = slurp("$top/bench/nginx-limits.conf.in");
 	$limits =~ s/\@RETURN_LISTEN\@/127.0.0.1:$p_ret/g;
