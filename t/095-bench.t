@@ -39,6 +39,23 @@ like($md, qr/^\| bcrypt cost \d+: .* \| [\d.]+ hashes\/s \|/m,
 like($md, qr/^\| 1 \(pid \d+\) \| [\d,]+ KiB \| [\d,]+ KiB \| [+-][\d,]+ KiB \|/m,
     'worker memory after two request counts');
 
+# Under attack: only that every client ran and was counted; whether the
+# targets are met is the benchmark's business.
+like($md, qr/^## Under attack \(loopback\)$/m, 'latest-quick.md has the '
+    . 'under-attack section');
+for my $s ('undisturbed', 'under attack') {
+	like($md, qr/^\| $s \| [\d,]+ \| [\d.]+ \| [\d.]+ \| 2xx: [\d,]+[^|]* \| 0 \|$/m,
+	    "S2 $s: a figure, answered, and no 5xx");
+}
+like($md, qr/^S2 under attack is [\d.]+ × S2 undisturbed/m,
+    'the ratio of S2 under attack to S2 undisturbed');
+like($md, qr/^\| under attack, from 127\.0\.0\.1 every [\d.]+ s \| [1-9]\d* \| 200: /m,
+    "the owner's logins were made and answered 200");
+like($md, qr/^\| register flood: .* \| [\d,]+ \| [\d.]+ \| [\d.]+ \| (2xx|429|503): /m,
+    'the register flood ran and its statuses were counted');
+like($md, qr/^\| wrong passwords: \d+ processes from 256 addresses \| [\d,]+ \| [\d.]+ \| [\d.]+ \| (401|429|503): /m,
+    'the guesses ran from 256 addresses and their statuses were counted');
+
 my ($tsv) = glob("$dir/results/*.tsv");
 my @rows = $tsv ? grep { /\S/ } split /\n/, slurp($tsv) : ();
 is(shift(@rows) // '',
@@ -46,6 +63,7 @@ is(shift(@rows) // '',
     'the TSV has its header');
 my %seen = map { (split /\t/)[0] => 1 } @rows;
 ok($seen{$_}, "the TSV has the runs of $_")
-    for qw(nginx-return-200 noop-fcgi pgbench-S1 S1 S2 S2-async S3 S4-10000 S5 S6);
+    for qw(nginx-return-200 noop-fcgi pgbench-S1 S1 S2 S2-async S3 S4-10000 S5 S6
+    S2-undisturbed S2-under-attack owner-login register-flood login-guesses);
 
 done_testing();
