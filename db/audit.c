@@ -2,6 +2,7 @@
  * Reading the audit trail.  Row-level security already limits a request to
  * its user's events; the owner in every WHERE clause says so again.
  */
+#include "arena.h"
 #include "audit.h"
 #include "dbpriv.h"
 
@@ -42,3 +43,19 @@ static const int key_col[AUDIT_SORT__MAX] = {
 const struct db_collection db_audit_events = {
 	&count, list, key_col, AUDIT_SORT__MAX, AUDIT_FILTER__MAX, 0, 0,
 };
+
+/* Every event about a patient, whoever caused it: app_disclosures()
+ * checks that the patient is the caller's. */
+static struct db_stmt disclosures = { "patient_disclosures",
+    "SELECT " AUDIT_COLS ", user_id FROM app_disclosures($1) ORDER BY id", 1,
+    DB_READ, NULL, 0 };
+
+enum db_status
+db_export_disclosures(struct db_ctx *ctx, int64_t patient_id,
+    int (*fn)(void *, const struct db_row *), void *arg)
+{
+	const char	**p = arena_alloc(ctx->arena, sizeof(*p));
+
+	p[0] = db_i64(ctx, patient_id);
+	return db_each(ctx, &disclosures, p, fn, arg);
+}

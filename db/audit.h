@@ -41,4 +41,13 @@ enum audit_filter {
 /* The acting user's events. */
 extern const struct db_collection	db_audit_events;
 
+/*
+ * A patient's disclosures for its export (patients.h): every event about
+ * it, whoever caused it, oldest first; each row has the columns above,
+ * then AUDIT_USER_ID.
+ */
+#define AUDIT_USER_ID	AUDIT__NCOLS
+enum db_status	db_export_disclosures(struct db_ctx *, int64_t patient_id,
+		    int (*fn)(void *, const struct db_row *), void *arg);
+
 #endif

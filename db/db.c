@@ -37,6 +37,7 @@ struct db_conn {
 		int	 open;
 		int	 begun;
 		int	 failed;
+		int	 snapshot;	/* REPEATABLE READ */
 	}			 tx;
 };
 
@@ -47,6 +48,8 @@ static struct db_stmt	 begin_stmt = { "app_begin",
     "SELECT app_begin($1, $2, $3, $4, $5, $6, $7)", 7, 0, NULL, 0 };
 static struct db_stmt	 begin_tx_stmt = { "begin", "BEGIN", 0, DB_PER_CALL,
     NULL, 0 };
+static struct db_stmt	 begin_snapshot_stmt = { "begin_snapshot",
+    "BEGIN ISOLATION LEVEL REPEATABLE READ", 0, DB_PER_CALL, NULL, 0 };
 static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL,
     NULL, 0 };
 
@@ -415,7 +418,8 @@ db_exec(struct db_ctx *ctx, struct db_stmt *st, const char *const *params,
 	 * db_begin, app_begin goes with its first statement.
 	 */
 	if (c->tx.open && !c->tx.begun)
-		q[n++] = (struct queued){ &begin_tx_stmt, NULL, 0 };
+		q[n++] = (struct queued){ c->tx.snapshot ?
+		    &begin_snapshot_stmt : &begin_tx_stmt, NULL, 0 };
 	if (!c->tx.begun)
 		q[n++] = (struct queued){ &begin_stmt, begin_params(ctx, st),
 		    0 };
@@ -452,6 +456,75 @@ db_begin(struct db_ctx *ctx)
 	c->tx.open = 1;
 	c->tx.begun = 0;
 	c->tx.failed = 0;
+}
+
+void
+db_begin_snapshot(struct db_ctx *ctx)
+{
+	db_begin(ctx);
+	ctx->conn->tx.snapshot = 1;
+}
+
+/*
+ * The rows of st through a cursor of the open transaction, DB_EACH_BATCH
+ * at a time, each batch freed before the next is fetched: memory stays
+ * that of one batch however many rows there are.  A row's cells live on
+ * the stack, not in the arena, for the same reason.
+ */
+#define DB_EACH_BATCH	"500"
+#define DB_EACH_COLS	32
+
+enum db_status
+db_each(struct db_ctx *ctx, struct db_stmt *st, const char *const *params,
+    int (*fn)(void *, const struct db_row *), void *arg)
+{
+	struct db_conn	*c = ctx->conn;
+	struct db_stmt	*declare;
+	struct db_row	 row;
+	const char	*cell[DB_EACH_COLS];
+	PGresult	*res;
+	enum db_status	 rc;
+	int		 i, col, n;
+
+	if (!c->tx.open)
+		return DB_ERROR;
+	declare = arena_calloc(ctx->arena, sizeof(*declare));
+	declare->name = st->name;
+	declare->sql = arena_printf(ctx->arena, "DECLARE each NO SCROLL "
+	    "CURSOR FOR %s", st->sql);
+	declare->nparams = st->nparams;
+	declare->flags = DB_PER_CALL | (st->flags & DB_READ);
+	if ((rc = db_exec(ctx, declare, params, &res)) != DB_OK)
+		return rc;
+	row.cell = cell;
+	for (;;) {
+		res = PQexec(c->pg, "FETCH " DB_EACH_BATCH " FROM each");
+		if (!good(res)) {
+			c->tx.failed = 1;
+			rc = failure(ctx, st, res);
+			PQclear(res);
+			return rc;
+		}
+		if ((n = PQntuples(res)) == 0 || PQnfields(res) > DB_EACH_COLS)
+			break;
+		for (i = 0; i < n; i++) {
+			for (col = 0; col < PQnfields(res); col++)
+				cell[col] = db_text(res, i, col);
+			if (fn(arg, &row) == -1) {
+				PQclear(res);
+				c->tx.failed = 1;
+				return DB_ERROR;
+			}
+		}
+		PQclear(res);
+	}
+	rc = PQnfields(res) > DB_EACH_COLS ? DB_ERROR : DB_OK;
+	PQclear(res);
+	if (rc == DB_OK)
+		PQclear(PQexec(c->pg, "CLOSE each"));
+	else
+		c->tx.failed = 1;
+	return rc;
 }
 
 void

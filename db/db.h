@@ -75,6 +75,8 @@ void		 db_close(struct db_conn *);
  * reset is rolled back then, so an early return can leave nothing behind.
  */
 void		 db_begin(struct db_ctx *);
+/* The same, in one snapshot of the database (REPEATABLE READ). */
+void		 db_begin_snapshot(struct db_ctx *);
 /* Commits; after a failed statement it rolls back and says DB_ERROR. */
 enum db_status	 db_commit(struct db_ctx *);
 void		 db_rollback(struct db_ctx *);

@@ -108,8 +108,17 @@ const char	*db_like(struct db_ctx *, const char *q);
 /* Accessors that keep PQgetvalue's conventions in one place. */
 const char	*db_text(PGresult *, int row, int col);	/* NULL for NULL */
 int64_t		 db_int(PGresult *, int row, int col);
-/* Row i of res as a struct db_row, its cells in the context's arena. */
 struct db_row;
+
+/*
+ * Calls fn with each row of st (a SELECT), in the open transaction of
+ * db_begin; fn returns 0 to go on, -1 to stop (which fails the
+ * transaction).  The row is fn's only for that call.
+ */
+enum db_status	db_each(struct db_ctx *, struct db_stmt *, const char *const *,
+		    int (*fn)(void *, const struct db_row *), void *arg);
+
+/* Row i of res as a struct db_row, its cells in the context's arena. */
 void		 db_row_of(struct db_ctx *, PGresult *, int i,
 		    struct db_row *);
 

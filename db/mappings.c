@@ -160,6 +160,26 @@ static struct db_stmt remove_ = { "mapping_delete",
     "DELETE FROM patient_doctors WHERE id = $2 AND user_id = $1 AND " LIVE,
     2, 0, NULL, 0 };
 
+/* A patient's doctors for its export (patients.h), as they were assigned. */
+static struct db_stmt export_doctors = { "patient_export_doctors",
+    "SELECT " MAPPED_COLS " FROM (SELECT m.doctor_id AS id, d.name, "
+    "d.specialization, d.contact_info, d.version, d.created_at, "
+    "d.updated_at, m.id AS mapping_id, m.created_at AS assigned_at "
+    "FROM patient_doctors m JOIN doctors d ON d.id = m.doctor_id "
+    "AND d.deleted_at IS NULL WHERE m.patient_id = $2 AND m.user_id = $1) a "
+    "ORDER BY assigned_at, id", 2, DB_READ, NULL, 0 };
+
+enum db_status
+db_export_doctors(struct db_ctx *ctx, int64_t patient_id,
+    int (*fn)(void *, const struct db_row *), void *arg)
+{
+	const char	**p = arena_alloc(ctx->arena, 2 * sizeof(*p));
+
+	p[0] = db_i64(ctx, ctx->user_id);
+	p[1] = db_i64(ctx, patient_id);
+	return db_each(ctx, &export_doctors, p, fn, arg);
+}
+
 static int
 is_true(PGresult *res, int row, int col)
 {

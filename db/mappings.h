@@ -73,4 +73,9 @@ enum db_status	db_mapping_create(struct db_ctx *, int64_t patient_id,
 /* DB_NOTFOUND when it does not exist or is not the acting user's. */
 enum db_status	db_mapping_delete(struct db_ctx *, int64_t id);
 
+/* A patient's doctors for its export (patients.h): rows of enum
+ * mapped_col, in the order they were assigned. */
+enum db_status	db_export_doctors(struct db_ctx *, int64_t patient_id,
+		    int (*fn)(void *, const struct db_row *), void *arg);
+
 #endif

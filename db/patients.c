@@ -2,6 +2,9 @@
  * The statements of patients (patients.h).  Every one names the owner
  * next to the id; the order of their parameters is their args (record.c).
  */
+#include <string.h>
+
+#include "arena.h"
 #include "dbpriv.h"
 #include "patients.h"
 
@@ -169,6 +172,64 @@ static struct db_stmt version = { "patient_version",
     "  AND version = $3 AND EXISTS (" OWNED ")), "
     HISTORY_AUDIT("EXISTS (SELECT FROM v)")
     "SELECT " VERSION_COLS " FROM v", 3, DB_READ, "USI", 0 };
+
+/*
+ * The export (patients.h): its audit row at once, on its own, then the
+ * patient, deleted or not, and its versions in the snapshot.
+ */
+static struct db_stmt export_audit = { "patient_export_audit",
+    "INSERT INTO audit_events (action, resource_type, resource_id, outcome) "
+    "SELECT 'export', 'patient', $2, CASE WHEN EXISTS (" OWNED ") "
+    "THEN 'found' ELSE 'absent' END RETURNING outcome", 2, DB_READ, NULL,
+    0 };
+
+static struct db_stmt export_record = { "patient_export_record",
+    "SELECT " PATIENT_COLS " FROM patients WHERE id = $2 AND user_id = $1",
+    2, DB_READ, NULL, 0 };
+
+static struct db_stmt export_versions = { "patient_export_versions",
+    "SELECT " VERSION_COLS " FROM patient_versions v "
+    "WHERE patient_id = $2 AND user_id = $1 ORDER BY version", 2, DB_READ,
+    NULL, 0 };
+
+/* $1 the acting user, $2 the patient, in the arena. */
+static const char *const *
+owner_and(struct db_ctx *ctx, int64_t id)
+{
+	const char	**p = arena_alloc(ctx->arena, 2 * sizeof(*p));
+
+	p[0] = db_i64(ctx, ctx->user_id);
+	p[1] = db_i64(ctx, id);
+	return p;
+}
+
+enum db_status
+db_export_begin(struct db_ctx *ctx, int64_t id, struct db_row *out)
+{
+	const char *const	*params = owner_and(ctx, id);
+	PGresult		*res;
+	enum db_status		 st;
+
+	if ((st = db_exec(ctx, &export_audit, params, &res)) != DB_OK)
+		return st;
+	if (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "found") != 0)
+		return DB_NOTFOUND;
+	db_begin_snapshot(ctx);
+	if ((st = db_exec(ctx, &export_record, params, &res)) != DB_OK)
+		return st;
+	/* Purged between the two. */
+	if (PQntuples(res) != 1)
+		return DB_NOTFOUND;
+	db_row_of(ctx, res, 0, out);
+	return DB_OK;
+}
+
+enum db_status
+db_export_versions(struct db_ctx *ctx, int64_t id,
+    int (*fn)(void *, const struct db_row *), void *arg)
+{
+	return db_each(ctx, &export_versions, owner_and(ctx, id), fn, arg);
+}
 
 const struct db_table db_patients = {
 	PATIENT__NCOLS, PATIENT__NFIELDS, PATIENT_VERSION, PATIENT_DELETED,

@@ -39,6 +39,20 @@ enum patient_filter {
 	PATIENT_FILTER__MAX
 };
 
+/*
+ * A patient's own copy, in one snapshot.  db_export_begin records the
+ * export in the audit trail at once, on its own (so that an export cut
+ * short is on record too), then reads the patient, deleted or not:
+ * DB_NOTFOUND when the caller has no such patient.  Then the versions
+ * (enum history_col, oldest first), its doctors (db_export_doctors,
+ * mappings.h) and its disclosures (db_export_disclosures, audit.h) come
+ * row by row to fn, and db_commit ends the snapshot.
+ */
+enum db_status	db_export_begin(struct db_ctx *, int64_t id,
+		    struct db_row *patient);
+enum db_status	db_export_versions(struct db_ctx *, int64_t id,
+		    int (*fn)(void *, const struct db_row *), void *arg);
+
 extern const struct db_table		db_patients;
 extern const struct db_collection	db_patient_list, db_patient_history;
 

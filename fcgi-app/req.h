@@ -24,6 +24,7 @@
 struct conf;
 struct route;
 struct field_errors;
+struct FCGX_Stream;
 
 struct req {
 	struct arena		*arena;
@@ -50,6 +51,8 @@ struct req {
 	struct buf		 headers;	/* "Name: value\r\n" lines */
 	const char		*csp;		/* NULL: CSP_NONE */
 	struct buf		 out;		/* the body */
+	struct FCGX_Stream	*stream;	/* where it goes */
+	int			 streamed;	/* the head has been sent */
 };
 
 /* A FastCGI parameter such as "HTTP_IF_MATCH", or NULL. */
@@ -85,5 +88,21 @@ int		 problem(struct req *, int status, const char *fmt, ...)
 int		 problem_fields(struct req *, const struct field_errors *);
 /* The reason phrase of status ("Not Found"). */
 const char	*resp_reason(int status);
+
+/*
+ * The status line and headers of r's response, those every response
+ * carries included, ended by the empty line: what the worker sends first.
+ * With length, a Content-Length of r->out (never on 204 and 304).
+ */
+void		 resp_head(struct req *, struct buf *, int length);
+
+/*
+ * A body too large to build in memory (an export) is streamed: the head
+ * goes at once, with no Content-Length, then each resp_stream_flush()
+ * sends what r->out holds and empties it.  Both return -1 when the client
+ * is gone.  The worker sends nothing more for a streamed response.
+ */
+int		 resp_stream_begin(struct req *, int status);
+int		 resp_stream_flush(struct req *);
 
 #endif

@@ -1,13 +1,16 @@
 /*
  * Building responses: headers, JSON bodies and RFC 9457 problem documents,
  * plus the request id rule.  The worker writes the result out in one go
- * (worker.c), so a handler never touches the FastCGI stream.
+ * (worker.c), so a handler never touches the FastCGI stream; one that
+ * streams its body does it through resp_stream_begin() and
+ * resp_stream_flush().
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include <fcgiapp.h>
 #include <openssl/rand.h>
 
 #include "arena.h"
@@ -120,6 +123,48 @@ resp_reason(int status)
 	case 503: return "Service Unavailable";
 	default:  return "Error";
 	}
+}
+
+void
+resp_head(struct req *r, struct buf *h, int length)
+{
+	buf_printf(h, "Status: %d %s\r\n", r->status, resp_reason(r->status));
+	buf_add(h, r->headers.data, r->headers.len);
+	buf_printf(h, "X-Request-Id: %s\r\n", r->id);
+	buf_puts(h, "Cache-Control: no-store\r\n"
+	    "X-Content-Type-Options: nosniff\r\n");
+	/* Here and only here, so that a response never carries two
+	 * policies: a browser would enforce both. */
+	buf_printf(h, "Content-Security-Policy: %s\r\n",
+	    r->csp != NULL ? r->csp : CSP_NONE);
+	buf_puts(h, "Referrer-Policy: no-referrer\r\n");
+	if (length && r->status != 204 && r->status != 304)
+		buf_printf(h, "Content-Length: %zu\r\n", r->out.len);
+	buf_add(h, "\r\n", 2);
+}
+
+int
+resp_stream_begin(struct req *r, int status)
+{
+	struct buf	 h;
+
+	r->status = status;
+	r->streamed = 1;
+	buf_init(&h, r->arena, 512 + r->headers.len);
+	resp_head(r, &h, 0);
+	return FCGX_PutStr(h.data, (int)h.len, r->stream) < 0 ? -1 : 0;
+}
+
+int
+resp_stream_flush(struct req *r)
+{
+	int	 rc = 0;
+
+	if (strcmp(r->method, "HEAD") != 0 && r->out.len > 0 &&
+	    FCGX_PutStr(r->out.data, (int)r->out.len, r->stream) < 0)
+		rc = -1;
+	r->out.len = 0;
+	return rc;
 }
 
 int

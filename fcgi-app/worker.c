@@ -139,33 +139,21 @@ dispatch(struct req *r, FCGX_Stream *in)
 	}
 }
 
-/* Writes the status line, headers and body in one FastCGI stream write. */
+/* Writes the status line, headers and body in one FastCGI stream write,
+ * unless the handler streamed them itself. */
 static void
-respond(struct req *r, FCGX_Stream *out)
+respond(struct req *r)
 {
 	struct buf	 h;
-	int		 send_body;
 
-	send_body = r->status != 204 && r->status != 304 &&
-	    strcmp(r->method, "HEAD") != 0;
+	if (r->streamed)
+		return;
 	buf_init(&h, r->arena, 512 + r->headers.len + r->out.len);
-	buf_printf(&h, "Status: %d %s\r\n", r->status,
-	    resp_reason(r->status));
-	buf_add(&h, r->headers.data, r->headers.len);
-	buf_printf(&h, "X-Request-Id: %s\r\n", r->id);
-	buf_puts(&h, "Cache-Control: no-store\r\n"
-	    "X-Content-Type-Options: nosniff\r\n");
-	/* Here and only here, so that a response never carries two
-	 * policies: a browser would enforce both. */
-	buf_printf(&h, "Content-Security-Policy: %s\r\n",
-	    r->csp != NULL ? r->csp : CSP_NONE);
-	buf_puts(&h, "Referrer-Policy: no-referrer\r\n");
-	if (r->status != 204 && r->status != 304)
-		buf_printf(&h, "Content-Length: %zu\r\n", r->out.len);
-	buf_add(&h, "\r\n", 2);
-	if (send_body)
+	resp_head(r, &h, 1);
+	if (r->status != 204 && r->status != 304 &&
+	    strcmp(r->method, "HEAD") != 0)
 		buf_add(&h, r->out.data, r->out.len);
-	FCGX_PutStr(h.data, (int)h.len, out);
+	FCGX_PutStr(h.data, (int)h.len, r->stream);
 }
 
 /*
@@ -201,6 +189,7 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 	r.now = (int64_t)time(NULL);
 	buf_init(&r.headers, a, 512);
 	buf_init(&r.out, a, 2048);
+	r.stream = fr->out;
 
 	if ((r.method = req_param(&r, "REQUEST_METHOD")) == NULL)
 		r.method = "GET";
@@ -224,7 +213,7 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 		reqid_new(r.id);
 
 	dispatch(&r, fr->in);
-	respond(&r, fr->out);
+	respond(&r);
 	/* FCGX_Finish_r frees the params that method and path point into. */
 	r.method = arena_strdup(a, r.method);
 	r.path = arena_strdup(a, r.path);

@@ -14,7 +14,7 @@
 static const char *const actions[] = {
 	"register", "login", "login_failed", "logout", "password_change",
 	"read", "list", "create", "update", "delete", "restore", "history",
-	NULL
+	"export", NULL
 };
 static const char *const resource_types[] = {
 	"user", "patient", "doctor", "mapping", NULL
@@ -52,8 +52,8 @@ static const struct {
 	{ "revoked", 204 }, { "changed", 204 },
 };
 
-static void
-status_json(struct buf *b, const struct db_row *row)
+void
+audit_status_json(struct buf *b, const struct db_row *row)
 {
 	const char	*o = row->cell[AUDIT_OUTCOME];
 	size_t		 i;
@@ -72,7 +72,7 @@ static const struct json_col json[] = {
 	{ "action",        J_TEXT, AUDIT_ACTION, NULL },
 	{ "resourceType",  J_TEXT, AUDIT_RESOURCE_TYPE, NULL },
 	{ "resourceId",    J_INT,  AUDIT_RESOURCE_ID, NULL },
-	{ "status",        J_FN,   AUDIT_OUTCOME, status_json },
+	{ "status",        J_FN,   AUDIT_OUTCOME, audit_status_json },
 	{ "requestId",     J_TEXT, AUDIT_REQUEST_ID, NULL },
 	{ "clientAddress", J_TEXT, AUDIT_CLIENT_ADDRESS, NULL },
 };

@@ -104,6 +104,7 @@ int	auth_password(struct req *);
 
 /* handlers/mappings.c */
 int	mapping_create(struct req *);
+int	patient_export(struct req *);
 int	mapping_delete(struct req *);
 
 /* handlers/health.c, handlers/openapi.c */

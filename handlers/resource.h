@@ -97,6 +97,9 @@ fn(struct buf *b, const struct db_row *row)				\
 	{ "createdAt",      J_TIME, DOCTOR_CREATED, NULL },		\
 	{ "updatedAt",      J_TIME, DOCTOR_UPDATED, NULL }
 
+/* The HTTP status of an audit event's outcome (audit.c). */
+void	audit_status_json(struct buf *, const struct db_row *);
+
 /* Writes row as a JSON object of the members json[0..n). */
 void	json_row(struct buf *, const struct json_col *, size_t n,
 	    const struct db_row *);

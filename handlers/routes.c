@@ -34,6 +34,7 @@ static const struct route routes[] = {
 	{ "POST",   "/api/patients/:id/restore", record_restore, AUTH_USER, BODY_NONE, &patients },
 	{ "GET",    "/api/patients/:id/history", collection_get, AUTH_USER, BODY_NONE, &patient_history },
 	{ "GET",    "/api/patients/:id/history/:version", record_version, AUTH_USER, BODY_NONE, &patients },
+	{ "GET",    "/api/patients/:id/export", patient_export, AUTH_USER, BODY_NONE, NULL },
 
 	{ "POST",   "/api/doctors",         record_create,   AUTH_USER, BODY_JSON, &doctors },
 	{ "GET",    "/api/doctors",         collection_get,  AUTH_NONE, BODY_NONE, &doctor_list },

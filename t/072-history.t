@@ -274,6 +274,8 @@ is_problem(api($alice, GET => "/api/patients/$gone_p->{id}"), 404,
     'the patient deleted 31 days ago is 404: no longer there');
 is_problem(api($alice, GET => "/api/patients/$gone_p->{id}/history"), 404,
     '  nor is its history');
+is_problem(api($alice, GET => "/api/patients/$gone_p->{id}/export"), 404,
+    '  nor its export');
 is($t->psql("SELECT (SELECT count(*) FROM patient_versions WHERE patient_id = $gone_p->{id}) "
     . "|| ' ' || (SELECT count(*) FROM patient_doctors WHERE patient_id = $gone_p->{id}) "
     . "|| ' ' || (SELECT count(*) FROM idempotency_keys WHERE location = "

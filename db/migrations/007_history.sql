@@ -167,7 +167,8 @@ ALTER TABLE audit_events DROP CONSTRAINT audit_events_action_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_action_check
     CHECK (action IN ('register', 'login', 'login_failed', 'logout',
                       'password_change', 'read', 'list', 'create', 'update',
-                      'delete', 'restore', 'history', 'purge')) NOT VALID;
+                      'delete', 'restore', 'history', 'export', 'purge'))
+    NOT VALID;
 ALTER TABLE audit_events VALIDATE CONSTRAINT audit_events_action_check;
 ALTER TABLE audit_events DROP CONSTRAINT audit_events_resource_type_check;
 ALTER TABLE audit_events ADD CONSTRAINT audit_events_resource_type_check
@@ -266,3 +267,24 @@ END
 $$;
 REVOKE ALL ON FUNCTION app_purge(integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION app_purge(integer) TO medrec_app;
+
+-- A patient's own copy (GET /api/patients/:id/export) lists its
+-- disclosures: every audit event about it, whoever caused it, which the
+-- owner's row-level security alone would not show (another user's attempt
+-- to read it, say).  The function checks that the caller owns the patient,
+-- then reads as the tables' owner, whom this policy lets read the trail.
+CREATE INDEX audit_events_patient ON audit_events (resource_id, id)
+    WHERE resource_type = 'patient';
+CREATE POLICY audit_events_disclosures ON audit_events FOR SELECT
+    TO CURRENT_USER USING (true);
+
+CREATE FUNCTION app_disclosures(patient bigint) RETURNS SETOF audit_events
+    LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public AS $$
+    SELECT e.* FROM audit_events e
+     WHERE e.resource_type = 'patient' AND e.resource_id = patient
+       AND EXISTS (SELECT 1 FROM patients p
+                    WHERE p.id = patient AND p.user_id = app_user_id())
+     ORDER BY e.id
+$$;
+REVOKE ALL ON FUNCTION app_disclosures(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app_disclosures(bigint) TO medrec_app;
