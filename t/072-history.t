@@ -9,6 +9,8 @@
 use strict;
 use warnings;
 
+use File::Copy ();
+use File::Temp ();
 use Test::More;
 
 use Medrec::Stack;
@@ -302,5 +304,39 @@ is($t->psql("SELECT count(*) FROM audit_events WHERE resource_id IN "
 $r = purge();
 like("$r->{out}$r->{err}", qr/removed 0 patients and 0 doctors/,
     'a second purge finds nothing more');
+
+###############################################################################
+# An upgrade: records made before migration 007 get their current state as
+# their first version.  A stack migrated to 006, rows made there, then the
+# tree's migrations applied by medrec --migrate, as a deployment does.
+
+my $old_dir = File::Temp::tempdir('medrec-mig006-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+for my $f (glob(Medrec::Stack::top() . '/db/migrations/00[1-6]_*.sql')) {
+	File::Copy::copy($f, $old_dir) or die "copy $f: $!\n";
+}
+my $up = Medrec::Stack->new(env => { MIGRATIONS_DIR => $old_dir });
+$up->psql(q{
+INSERT INTO users (name, email, password_hash)
+VALUES ('Old', 'old@example.org', '$2b$04$' || repeat('a', 53));
+INSERT INTO patients (user_id, name) SELECT id, 'Before ' || g FROM users, generate_series(1, 2) g;
+UPDATE patients SET age = 70, version = 2 WHERE name = 'Before 1';
+INSERT INTO doctors (created_by, name, specialization) SELECT id, 'Dr. Before', 'Old' FROM users;
+});
+$r = Medrec::Stack::run_cmd(cmd => [ Medrec::Stack::bin_path(), '--migrate' ], timeout => 60,
+    env => Medrec::Stack::clean_env(DATABASE_URL => $up->database_url,
+    MIGRATION_DATABASE_URL => $up->migration_url,
+    MIGRATIONS_DIR => Medrec::Stack::top() . '/db/migrations'));
+like("$r->{out}$r->{err}", qr/migration 007_history\.sql applied/, 'medrec --migrate applies 007 to a database of 006');
+is($up->psql("SELECT string_agg(p.name || ' v' || v.version || ' ' || v.op || ' ' || "
+    . "coalesce(v.age::text, '-'), ', ' ORDER BY p.name) FROM patient_versions v "
+    . "JOIN patients p ON p.id = v.patient_id"),
+    'Before 1 v2 update 70, Before 2 v1 create -',
+    'each patient made before it has its current state as its first version');
+is($up->psql("SELECT version || ' ' || op FROM doctor_versions"), '1 create',
+    '  and so has each doctor');
+$up->psql("UPDATE patients SET age = 71 WHERE name = 'Before 1'");
+is($up->psql("SELECT max(v.version) FROM patient_versions v JOIN patients p ON p.id = v.patient_id "
+    . "WHERE p.name = 'Before 1'"), 3, 'the next write is version 3');
+$up->finish;
 
 done_testing();
