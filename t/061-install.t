@@ -250,6 +250,10 @@ my $src = slurp(Medrec::Stack::top() . '/doc/medrec.8');
 my @missing = grep { $src !~ /^\.It Ev (?:\S+ , Ev )*\Q$_\E\b/m } @settings;
 ok(!@missing, 'the man page describes every setting of conf/conf.c')
     or diag("missing: @missing");
+my $example = slurp(Medrec::Stack::top() . '/conf/medrec.conf.example');
+my @unlisted = grep { $example !~ /^#?\Q$_\E=/m } @settings;
+ok(!@unlisted, 'conf/medrec.conf.example lists every setting of conf/conf.c')
+    or diag("missing: @unlisted");
 
 ###############################################################################
 # make uninstall.
