@@ -34,7 +34,7 @@
 #include "utf8.h"
 #include "valid.h"
 
-#define NLISTS	5
+#define NLISTS	7
 
 static const struct fuzz_list lists[NLISTS] = {
 	{ "patients", "/api/patients", &patient_list },
@@ -43,6 +43,8 @@ static const struct fuzz_list lists[NLISTS] = {
 	{ "mappings-by-patient", "/api/mappings/patient/1",
 	    &patient_doctor_list },
 	{ "audit", "/api/audit", &audit_list },
+	{ "patient-history", "/api/patients/1/history", &patient_history },
+	{ "doctor-history", "/api/doctors/1/history", &doctor_history },
 };
 
 /* Sort keys the round trip puts in a cursor, newlines and all. */
@@ -52,6 +54,12 @@ static const char *const text_keys[] = {
 static const char *const int_keys[] = {
 	"0", "-1", "1700000000123456", "9223372036854775807",
 	"-9223372036854775808",
+};
+/* A time key the service makes is a timestamp PostgreSQL takes: years 1
+ * to 9999 in microseconds (cursor.c refuses any other). */
+static const char *const time_keys[] = {
+	"0", "-1", "1700000000123456", "-62135596800000000",
+	"253402300799999999",
 };
 static const int64_t ids[] = { 1, 42, INT64_MAX };
 
@@ -210,9 +218,17 @@ round_trip(struct arena *a, const struct fuzz_list *l,
 	char			*cursor, *link, *first, *next;
 	int64_t			 id = ids[pick % NELEM(ids)];
 
-	key = spec->sorts[p->sort].type == SK_TEXT ?
-	    text_keys[pick % NELEM(text_keys)] :
-	    int_keys[pick % NELEM(int_keys)];
+	switch (spec->sorts[p->sort].type) {
+	case SK_TEXT:
+		key = text_keys[pick % NELEM(text_keys)];
+		break;
+	case SK_TIME:
+		key = time_keys[pick % NELEM(time_keys)];
+		break;
+	default:
+		key = int_keys[pick % NELEM(int_keys)];
+		break;
+	}
 	cursor = list_cursor(a, spec, p, key, id);
 	link = list_link(a, l->path, spec, p, cursor);
 
