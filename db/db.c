@@ -143,6 +143,16 @@ db_i64(struct db_ctx *ctx, int64_t n)
 	return arena_printf(ctx->arena, "%" PRId64, n);
 }
 
+const char *const *
+db_owner_and(struct db_ctx *ctx, int64_t id)
+{
+	const char	**p = arena_alloc(ctx->arena, 2 * sizeof(*p));
+
+	p[0] = db_i64(ctx, ctx->user_id);
+	p[1] = db_i64(ctx, id);
+	return p;
+}
+
 const char *
 db_bool(int v)
 {
@@ -486,8 +496,11 @@ db_each(struct db_ctx *ctx, struct db_stmt *st, const char *const *params,
 	enum db_status	 rc;
 	int		 i, col, n;
 
-	if (!c->tx.open)
+	if (!c->tx.open) {
+		log_msg(ctx->request_id, "error", "statement %s: a cursor "
+		    "needs the transaction of db_begin", st->name);
 		return DB_ERROR;
+	}
 	declare = arena_calloc(ctx->arena, sizeof(*declare));
 	declare->name = st->name;
 	declare->sql = arena_printf(ctx->arena, "DECLARE each NO SCROLL "
@@ -518,13 +531,17 @@ db_each(struct db_ctx *ctx, struct db_stmt *st, const char *const *params,
 		}
 		PQclear(res);
 	}
-	rc = PQnfields(res) > DB_EACH_COLS ? DB_ERROR : DB_OK;
-	PQclear(res);
-	if (rc == DB_OK)
-		PQclear(PQexec(c->pg, "CLOSE each"));
-	else
+	if (PQnfields(res) > DB_EACH_COLS) {
+		log_msg(ctx->request_id, "error", "statement %s: %d columns, "
+		    "more than db_each's %d", st->name, PQnfields(res),
+		    DB_EACH_COLS);
+		PQclear(res);
 		c->tx.failed = 1;
-	return rc;
+		return DB_ERROR;
+	}
+	PQclear(res);
+	PQclear(PQexec(c->pg, "CLOSE each"));
+	return DB_OK;
 }
 
 void

@@ -62,6 +62,8 @@ enum db_status	db_commit_with(struct db_ctx *, struct db_stmt *,
 
 /* An int64 as a text parameter, in the context's arena. */
 const char	*db_i64(struct db_ctx *, int64_t);
+/* The parameters $1, the acting user, and $2, id, in the arena. */
+const char *const *db_owner_and(struct db_ctx *, int64_t id);
 /* A boolean parameter. */
 const char	*db_bool(int);
 /* Versions as a bigint[] literal ("{3,4}"), NULL when none were named. */

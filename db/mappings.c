@@ -173,11 +173,8 @@ enum db_status
 db_export_doctors(struct db_ctx *ctx, int64_t patient_id,
     int (*fn)(void *, const struct db_row *), void *arg)
 {
-	const char	**p = arena_alloc(ctx->arena, 2 * sizeof(*p));
-
-	p[0] = db_i64(ctx, ctx->user_id);
-	p[1] = db_i64(ctx, patient_id);
-	return db_each(ctx, &export_doctors, p, fn, arg);
+	return db_each(ctx, &export_doctors, db_owner_and(ctx, patient_id), fn,
+	    arg);
 }
 
 static int

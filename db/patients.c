@@ -4,7 +4,6 @@
  */
 #include <string.h>
 
-#include "arena.h"
 #include "dbpriv.h"
 #include "patients.h"
 
@@ -192,21 +191,10 @@ static struct db_stmt export_versions = { "patient_export_versions",
     "WHERE patient_id = $2 AND user_id = $1 ORDER BY version", 2, DB_READ,
     NULL, 0 };
 
-/* $1 the acting user, $2 the patient, in the arena. */
-static const char *const *
-owner_and(struct db_ctx *ctx, int64_t id)
-{
-	const char	**p = arena_alloc(ctx->arena, 2 * sizeof(*p));
-
-	p[0] = db_i64(ctx, ctx->user_id);
-	p[1] = db_i64(ctx, id);
-	return p;
-}
-
 enum db_status
 db_export_begin(struct db_ctx *ctx, int64_t id, struct db_row *out)
 {
-	const char *const	*params = owner_and(ctx, id);
+	const char *const	*params = db_owner_and(ctx, id);
 	PGresult		*res;
 	enum db_status		 st;
 
@@ -228,7 +216,7 @@ enum db_status
 db_export_versions(struct db_ctx *ctx, int64_t id,
     int (*fn)(void *, const struct db_row *), void *arg)
 {
-	return db_each(ctx, &export_versions, owner_and(ctx, id), fn, arg);
+	return db_each(ctx, &export_versions, db_owner_and(ctx, id), fn, arg);
 }
 
 const struct db_table db_patients = {

@@ -8,7 +8,6 @@
  * and its history.
  */
 #include <inttypes.h>
-#include <time.h>
 
 #include "conf.h"
 #include "handlers.h"
@@ -46,7 +45,7 @@ gone(struct req *r, const struct resource *res, int64_t id, int64_t deleted)
 
 	end = deleted + (int64_t)r->conf->restore_days * 86400 * 1000000;
 	json_time_fmt(until, end);
-	if (end / 1000000 > (int64_t)time(NULL))
+	if (end / 1000000 > r->now)
 		return problem(r, 410, "%s %" PRId64 " was deleted; it can be "
 		    "restored until %s", res->name, id, until);
 	return problem(r, 410, "%s %" PRId64 " was deleted and could be "
