@@ -32,7 +32,7 @@ static const char *const known[] = {
 	"LOGIN_MAX_ACCOUNT_FAILURES", "LOGIN_ACCOUNT_WINDOW", "LOG_FORMAT",
 	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT", "BCRYPT_SHARE",
 	"REGISTER_MAX_PER_ADDRESS", "REGISTER_WINDOW", "FCGI_WEB_SERVER_ADDRS",
-	"FCGI_READ_TIMEOUT", "RESTORE_DAYS",
+	"FCGI_READ_TIMEOUT", "RESTORE_DAYS", "AUDIT_RETENTION_DAYS",
 	NULL
 };
 
@@ -387,6 +387,8 @@ static const struct {
 	{ "FCGI_READ_TIMEOUT", 1, 3600, 10,
 	    offsetof(struct conf, read_timeout) },
 	{ "RESTORE_DAYS", 1, 3650, 30, offsetof(struct conf, restore_days) },
+	{ "AUDIT_RETENTION_DAYS", 31, 36500, 2190,
+	    offsetof(struct conf, audit_retention_days) },
 	{ "LOGIN_MAX_FAILURES", 1, 1000000, 5,
 	    offsetof(struct conf, throttle_pair_max) },
 	{ "LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20,

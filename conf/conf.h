@@ -79,6 +79,8 @@ struct conf {
 					   send a request */
 	int		 restore_days;	/* a deleted record can be restored
 					   for this long, then purged */
+	int		 audit_retention_days;	/* audit events are kept this
+						   long, then purged */
 };
 
 /*

@@ -110,7 +110,9 @@ int		 db_migrate(const struct conf *);
 /*
  * Removes for good the patients and doctors deleted more than
  * conf->restore_days ago, with their versions, mappings and idempotency
- * keys, and audits what it removed (app_purge() in migration 007).
+ * keys, and the months of the audit trail wholly older than
+ * conf->audit_retention_days; makes the trail's next months; and audits
+ * what it removed (app_purge() in migration 008).
  * Returns 0, or -1 after logging why.
  */
 int		 db_purge(const struct conf *);

@@ -190,6 +190,14 @@ db_migrate(const struct conf *cf)
 	for (i = 0; i < n; i++)
 		if (apply(c, cf->migrations_dir, names[i], &applied) == -1)
 			goto out_conn;
+	/* The audit trail's partitions for this month and the next ones,
+	 * should the daily purge not have run (migration 008, which a
+	 * folder of older migrations lacks). */
+	if (run(c, "DO $$ BEGIN "
+	    "IF to_regprocedure('app_audit_partitions(integer)') IS NOT NULL "
+	    "THEN PERFORM app_audit_partitions(); END IF; END $$",
+	    "making the audit trail's next months") == -1)
+		goto out_conn;
 	rc = 0;
 	if (applied == 0)
 		log_msg(NULL, "info", "migrations: schema is up to date");

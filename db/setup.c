@@ -148,29 +148,36 @@ out:
 int
 db_purge(const struct conf *c)
 {
-	const char	*params[] = { NULL };
-	char		 days[16];
+	const char	*params[2];
+	char		 days[16], audit_days[16];
 	PGconn		*pg;
 	PGresult	*res = NULL;
 	int		 rc = -1;
 
 	(void)snprintf(days, sizeof(days), "%d", c->restore_days);
+	(void)snprintf(audit_days, sizeof(audit_days), "%d",
+	    c->audit_retention_days);
 	params[0] = days;
+	params[1] = audit_days;
 	pg = PQconnectdbParams(c->db_keys, c->db_values, 1);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		log_msg(NULL, "error", "purge: cannot connect: %s",
 		    PQerrorMessage(pg));
 		goto out;
 	}
-	res = PQexecParams(pg, "SELECT patients, doctors FROM app_purge($1)",
-	    1, NULL, params, NULL, NULL, 0);
+	res = PQexecParams(pg, "SELECT patients, doctors, "
+	    "array_to_string(audit_months, ' ') FROM app_purge($1, $2)",
+	    2, NULL, params, NULL, NULL, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		log_msg(NULL, "error", "purge failed: %s", PQerrorMessage(pg));
 		goto out;
 	}
 	log_msg(NULL, "info", "purge: removed %s patients and %s doctors "
-	    "deleted more than %d days ago (RESTORE_DAYS)",
-	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), c->restore_days);
+	    "deleted more than %d days ago (RESTORE_DAYS), and the audit "
+	    "events of %s (older than %d days: AUDIT_RETENTION_DAYS)",
+	    PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), c->restore_days,
+	    *PQgetvalue(res, 0, 2) != '\0' ? PQgetvalue(res, 0, 2) :
+	    "no month", c->audit_retention_days);
 	rc = 0;
 out:
 	PQclear(res);

@@ -295,7 +295,8 @@ is($t->psql("SELECT action || ' ' || resource_type || ' ' || outcome || ' ' || "
     . "coalesce(user_id::text, 'none') || ' ' || detail FROM audit_events "
     . "WHERE action = 'purge' ORDER BY id DESC LIMIT 1"),
     "purge service purged none {\"restoreDays\" : 30, \"patients\" : [$gone_p->{id}], "
-    . "\"doctors\" : [$gone_d->{id}]}",
+    . "\"doctors\" : [$gone_d->{id}], \"auditRetentionDays\" : 2190, "
+    . "\"auditMonths\" : []}",
     'one audit event, the service\'s own, lists what the purge removed');
 is($t->psql("SELECT count(*) FROM audit_events WHERE resource_id IN "
     . "($gone_p->{id}, $gone_d->{id}) AND action = 'delete' AND at > now() - interval '1 minute' "
