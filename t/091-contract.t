@@ -42,7 +42,7 @@ my @THROUGH = qw(001-health 002-routing 004-database 010-auth 011-tokens
     051-audit 052-cors 060-apache 062-pgbouncer 065-metrics 066-json-logs
     070-retries 071-versions 075-hostile 090-openapi 013-hostile-clients
     092-api-doc 093-docs-page 054-real-ip 055-request-ids 056-error-log
-    072-history 073-export);
+    072-history 073-export 074-audit-trail);
 
 # The others, and why not.
 my %NOT_THROUGH = (
