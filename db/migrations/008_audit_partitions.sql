@@ -97,14 +97,35 @@ $$;
 
 -- This month's partition and the next months_ahead ones: made at every
 -- start of the service and by every purge (daily), so that an insert
--- always finds its month.  Returns how many it made.
+-- always finds its month.  Returns how many it made.  Making a partition
+-- locks the whole trail, which every audited request writes to: one that
+-- waits behind a long read (an export) gives up after two seconds, with
+-- a warning, rather than queue every request behind it; it is made next
+-- time, still ahead of its month.  A lock keeps a start and a purge from
+-- making the same month at once.
 CREATE FUNCTION app_audit_partitions(months_ahead integer DEFAULT 3)
     RETURNS integer
-    LANGUAGE sql SECURITY DEFINER SET search_path = public AS $$
-    SELECT count(*) FILTER (WHERE app_audit_partition(
-               ((now() AT TIME ZONE 'UTC')::date
-                + make_interval(months => m))::date))::integer
-      FROM generate_series(0, months_ahead) m
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public
+    SET lock_timeout = '2s' AS $$
+DECLARE
+    made integer := 0;
+    day date;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('audit_events partitions'));
+    FOR m IN 0 .. months_ahead LOOP
+        day := ((now() AT TIME ZONE 'UTC')::date
+                + make_interval(months => m))::date;
+        BEGIN
+            IF app_audit_partition(day) THEN
+                made := made + 1;
+            END IF;
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE WARNING 'the audit trail is busy: its partition for % '
+                'is made next time', to_char(day, 'YYYY-MM');
+        END;
+    END LOOP;
+    RETURN made;
+END
 $$;
 REVOKE ALL ON FUNCTION app_audit_partition(date),
     app_audit_partitions(integer) FROM PUBLIC;
@@ -148,6 +169,7 @@ DECLARE
     p bigint[];
     d bigint[];
     part text;
+    waited text;
 BEGIN
     WITH gone AS (DELETE FROM patients WHERE deleted_at < cutoff
                   RETURNING id)
@@ -166,6 +188,9 @@ BEGIN
     doctors := cardinality(d);
 
     audit_months := '{}';
+    -- A drop locks the whole trail, as making a month does (above).
+    waited := current_setting('lock_timeout');
+    PERFORM set_config('lock_timeout', '2s', true);
     FOR part IN
         SELECT c.relname FROM pg_inherits i
           JOIN pg_class c ON c.oid = i.inhrelid
@@ -175,9 +200,15 @@ BEGIN
                 + interval '1 month') AT TIME ZONE 'UTC' <= audit_cutoff
          ORDER BY c.relname
     LOOP
-        EXECUTE format('DROP TABLE %I', part);
-        audit_months := audit_months || replace(right(part, 7), '_', '-');
+        BEGIN
+            EXECUTE format('DROP TABLE %I', part);
+            audit_months := audit_months || replace(right(part, 7), '_', '-');
+        EXCEPTION WHEN lock_not_available THEN
+            RAISE WARNING 'the audit trail is busy: % is dropped next time',
+                part;
+        END;
     END LOOP;
+    PERFORM set_config('lock_timeout', waited, true);
     PERFORM app_audit_partitions();
 
     INSERT INTO audit_events (user_id, action, resource_type, outcome, detail)
