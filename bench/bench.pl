@@ -4,9 +4,9 @@
 # limits of the same machine, in one run, and optionally with other
 # implementations of API.md.  See bench/README.md for what each figure is.
 #
-#	bench/bench.pl [--quick] [--attack] [--scale N] [--connections 64]
-#	    [--runs 3] [--duration S] [--warmup S] [--compare [NAME=]URL ...]
-#	    [--peers] [--keep]
+#	bench/bench.pl [--quick] [--attack | --history] [--scale N]
+#	    [--audit-rows M] [--connections 64] [--runs 3] [--duration S]
+#	    [--warmup S] [--compare [NAME=]URL ...] [--peers] [--keep]
 #
 # 1. A private PostgreSQL cluster made as script/server makes it (scram
 #    passwords, the tables' owner runs the migrations, the service logs in as
@@ -30,6 +30,12 @@
 #    addresses, with the account's owner logging in every 2 seconds.
 #    --attack runs this alone (after the seed, without the big owner).
 #    Worker memory after 1,000 and 100,000 requests (MAX_REQUESTS=0).
+# 5b. --history, alone (after the seed, without the big owner): issue 14's
+#    figures, each a ratio of two measurements of the same run: S2 and S3
+#    on an empty audit trail and on one of --audit-rows rows, bytes per
+#    audit row and the purge of a month; S4 with 30% of an owner's patients
+#    deleted against none; a history page of 100,000 versions against one
+#    of 100; a patient's export against psql's COPY of the same rows.
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
@@ -70,11 +76,14 @@ my @argv_copy = @ARGV;
 my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
 GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
     'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
-    'results=s', 'attack', 'help') or usage();
+    'results=s', 'attack', 'history', 'audit-rows=i', 'help') or usage();
 usage() if $opt{help} || @ARGV;
 die "bench: --attack runs the under-attack scenario alone, on medrec only: "
     . "leave out --peers and --compare\n"
     if $opt{attack} && ($opt{peers} || $opt{compare});
+die "bench: --history runs issue 14's figures alone, on medrec only: "
+    . "leave out --attack, --peers and --compare\n"
+    if $opt{history} && ($opt{attack} || $opt{peers} || $opt{compare});
 if ($opt{quick}) {
 	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
 	$opt{duration} //= 3;
@@ -85,10 +94,13 @@ $opt{warmup} //= 5;
 $opt{threads} = $opt{connections} if $opt{threads} > $opt{connections};
 die "bench: --runs, --duration and --connections must be positive\n"
     if $opt{runs} < 1 || $opt{duration} < 1 || $opt{connections} < 1;
+die "bench: --audit-rows must be 0 (no trail figures) or more\n"
+    if ($opt{'audit-rows'} // 0) < 0;
 
 sub usage {
 	print STDERR <<'EOF';
-usage: script/bench [--quick] [--attack] [--scale N] [--connections 64]
+usage: script/bench [--quick] [--attack | --history] [--scale N]
+                    [--audit-rows M] [--connections 64]
                     [--runs 3] [--duration 10] [--warmup 5]
                     [--compare [NAME=]URL ...] [--peers] [--keep]
                     [--results DIR] [--no-build]
@@ -102,7 +114,22 @@ my %seed = $opt{quick} ? (
 	owner => 10_000, big => 0,
     ) : (
 	doctors => 3000, users => 1000, per_user => 20, logins => 2000,
-	owner => 10_000, big => $opt{attack} ? 0 : $opt{scale},
+	owner => 10_000, big => $opt{attack} || $opt{history} ? 0 : $opt{scale},
+    );
+# --history's sizes: issue 14's, or small ones that check the plumbing.
+# patients: each of the two owners of S4 (30% deleted, none deleted);
+# versions: the long history (the short one has few_versions); events: the
+# exported patient's audit events; audit_rows: the big trail (S2 and S3
+# against an empty one); purge_rows: the month the purge drops.
+my $scale_given = grep { /^--?scale/ } @argv_copy;
+my %hist = $opt{quick} ? (
+	patients => $scale_given ? $opt{scale} : 20_000, versions => 1000,
+	few_versions => 100, events => 10_000,
+	audit_rows => $opt{'audit-rows'} // 200_000, purge_rows => 50_000,
+    ) : (
+	patients => $opt{scale}, versions => 100_000, few_versions => 100,
+	events => 100_000, audit_rows => $opt{'audit-rows'} // 20_000_000,
+	purge_rows => 1_000_000,
     );
 # What --compare and --peers seed through the API.
 my %api_seed = (users => $opt{quick} ? 16 : 64, per_user => 10,
@@ -118,7 +145,8 @@ my $pg_user = 'medrec';
 my $pgbin = Medrec::Stack::pgbin();
 my $results_dir = $opt{results} // "$top/bench/results";
 # Only a full run replaces latest.md, which the README quotes.
-my $latest = ($opt{attack} ? 'latest-attack' : 'latest')
+my $latest = ($opt{attack} ? 'latest-attack' : $opt{history} ?
+    'latest-history' : 'latest')
     . ($opt{quick} ? '-quick' : '') . '.md';
 my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
 
@@ -547,17 +575,20 @@ sub next_link {
 	return $u;
 }
 
-# cursors($base, $token, $rows): "next" links at $CURSORS random depths of
-# a list of $rows rows, through the API's offset (the link itself is
-# whatever the target hands out: a cursor for medrec, an offset for the
-# peers).
+# cursors($base, $token, $rows, $path, $page): "next" links at $CURSORS
+# random depths of a list of $rows rows, through the API's offset (the link
+# itself is whatever the target hands out: a cursor for medrec, an offset
+# for the peers).  The list is /api/patients in pages of $PAGE unless
+# $path and $page say otherwise (a patient's history).
 sub cursors {
-	my ($base, $token, $rows) = @_;
-	my @depths = map { int(rand($rows - 2 * $PAGE)) } 1 .. $CURSORS;
+	my ($base, $token, $rows, $path, $page) = @_;
+	$path //= '/api/patients';
+	$page //= $PAGE;
+	my @depths = map { int(rand($rows - 2 * $page)) } 1 .. $CURSORS;
 	my $links = par_map(4, \@depths, sub {
 		my ($d) = @_;
 		my $r = api_ok(200, $base, 'GET',
-		    "/api/patients?limit=$PAGE&offset=$d", token => $token);
+		    "$path?limit=$page&offset=$d", token => $token);
 		my $n = next_link($r) // die "no Link rel=next at offset $d: "
 		    . ($r->{headers}{link} // 'no Link header') . "\n";
 		return $n;
@@ -1474,6 +1505,123 @@ sub run_compare {
 }
 
 ###############################################################################
+# A record over time (issue 14), --history: each figure is a ratio of two
+# measurements of the same run.  Where both sides can be measured in turn
+# they are (A, B, A, B, ...), so that a shared machine's drift falls on
+# both alike; the audit trail cannot shrink back (it is append-only), so
+# there it is empty first, then loaded, then big.
+
+my %H;			# --history's facts for the table: seeds, sizes, times
+my $HIST_PAGE = 20;	# a history page: 100 versions still give 60 depths
+
+# history_user($id): a user made by SQL, as seed_medrec makes its users,
+# and a token for it.
+sub history_user {
+	my ($id) = @_;
+	sql(<<"EOF_SQL");
+SET session_replication_role = replica;
+INSERT INTO users (id, name, email, password_hash, created_at, updated_at)
+OVERRIDING SYSTEM VALUE
+SELECT $id, 'History Owner $id', 'history-$id\@example.org', password_hash,
+       now() - interval '1 day', now() - interval '1 day'
+  FROM users WHERE email = 'bench-hash\@example.org';
+EOF_SQL
+	return mint_token($id);
+}
+
+# seed_patients($user, $n, deleted => share, version => V): $n patients of
+# $user after the last id, as seed_medrec makes them (triggers off, so no
+# versions and no audit rows); with deleted, that share of them, picked at
+# random all along the owner's list, was deleted a day ago (in the restore
+# window: the purge leaves them).  Returns the first one's id.
+sub seed_patients {
+	my ($user, $n, %o) = @_;
+	my $base = sql('SELECT coalesce(max(id), 0) FROM patients');
+	my $deleted = $o{deleted} ? "CASE WHEN random() < $o{deleted} "
+	    . "THEN now() - interval '1 day' END" : 'NULL';
+	my $version = $o{version} // 1;
+	sql(<<"EOF_SQL");
+SET session_replication_role = replica;
+INSERT INTO patients (id, user_id, name, age, gender, address, version,
+                      created_at, updated_at, deleted_at)
+OVERRIDING SYSTEM VALUE
+SELECT $base + g, $user, 'Patient ' || g, g % 100,
+       (ARRAY['male','female','other','unknown'])[g % 4 + 1],
+       g || ' History Street', $version, t, t, $deleted
+  FROM generate_series(1, $n) g,
+       LATERAL (SELECT now() - interval '800 days' + g * interval '30 seconds') x(t);
+SELECT setval(pg_get_serial_sequence('patients', 'id'), (SELECT max(id) FROM patients));
+EOF_SQL
+	return $base + 1;
+}
+
+# alternate($what, \%a, \%b): two wrk runs of one figure in turn, A, B,
+# A, B, ...: a warm-up of each, then --runs runs of each.  Each hash is
+# wrk_start's arguments plus the name its runs are recorded under.
+sub alternate {
+	my ($what, @pair) = @_;
+	phase($what);
+	settle();
+	if ($opt{warmup}) {
+		wrk_once(%$_, duration => $opt{warmup}) for @pair;
+	}
+	for my $run (1 .. $opt{runs}) {
+		record($_->{name}, 'history', $run,
+		    wrk_once(%$_, duration => $opt{duration})) for @pair;
+	}
+}
+
+sub links_file {
+	my ($path, $links) = @_;
+	spew($path, join('', map { "$_\n" } @$links));
+	return $path;
+}
+
+# S4 where 30% of the owner's patients are deleted, against an owner of as
+# many with none deleted.  The deleted rows stay in the table (until the
+# purge); the lists' partial indexes should make them cost nothing.
+sub history_deleted {
+	my $n = $hist{patients};
+	phase("seeding two owners of " . fmt_n($n) . " patients, 30% of one's "
+	    . 'deleted');
+	my $t0 = time;
+	my $live_tok = history_user(13);
+	my $del_tok = history_user(14);
+	seed_patients(13, $n);
+	seed_patients(14, $n, deleted => 0.3);
+	sql('VACUUM ANALYZE patients; CHECKPOINT;');
+	my $live = sql('SELECT count(*) FROM patients WHERE user_id = 14 '
+	    . 'AND deleted_at IS NULL');
+	$H{deleted} = { n => $n, live => $live, seconds => time - $t0 };
+	phase("taking $CURSORS next links at random depths of each");
+	my $d = $D{medrec}{dir};
+	my $a = links_file("$d/next-none-deleted",
+	    cursors($M{url}, $live_tok, $n));
+	my $b = links_file("$d/next-30pct-deleted",
+	    cursors($M{url}, $del_tok, $live));
+	alternate('S4 next page: none deleted, 30% deleted, in turn',
+	    { name => 'S4-none-deleted', url => $M{url}, script => 's4.lua',
+	      args => [ $live_tok, $a ] },
+	    { name => 'S4-30pct-deleted', url => $M{url}, script => 's4.lua',
+	      args => [ $del_tok, $b ] });
+}
+
+# The figures, each in an eval of its own: one that breaks leaves the
+# others' in the table, and the exit status 1.
+sub history_scenarios {
+	my @figures = (
+		[ 'S4 with deleted rows', \&history_deleted ],
+	);
+	for my $f (@figures) {
+		eval { $f->[1]->(); 1 } and next;
+		my $e = $@ =~ s/\s+$//r;
+		say("--history: $f->[0] broke: $e");
+		push @notes, "--history: $f->[0] broke: $e";
+		$H{broken}++;
+	}
+}
+
+###############################################################################
 # The table.
 
 my %S;			# summary: target -> scenario -> medians
@@ -1543,7 +1691,7 @@ sub report {
 	summarise();
 	my $m = $S{medrec} // {};
 	my $lim = $S{limit} // {};
-	my @peers = grep { !/^(medrec|limit|attack)$/ } sort keys %S;
+	my @peers = grep { !/^(medrec|limit|attack|history)$/ } sort keys %S;
 	my $big = "S4-$seed{big}";
 	my @misses;
 	my $cmd = join(' ', 'script/bench', @argv_copy);
@@ -1712,6 +1860,7 @@ sub report {
 		}
 	}
 	$md .= attack_table(\@misses);
+	$md .= history_table(\@misses);
 	$md .= "\n## Targets missed\n\n" . (@misses ?
 	    join('', map { "- $_\n" } @misses) : "None.\n");
 	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
@@ -1847,6 +1996,118 @@ sub attack_table {
 	return $md;
 }
 
+# The --history section, and its misses pushed onto @$misses.
+sub history_table {
+	my ($misses) = @_;
+	my $h = $S{history} or return '';
+	my $md = "\n## A record over time (issue 14)\n\nEach ratio is of two "
+	    . "measurements in this run; pairs of wrk runs went in turn (A, B, "
+	    . "A, B, ...), req/s are medians of $opt{runs} run"
+	    . ($opt{runs} > 1 ? 's' : '') . " of $opt{duration} s.\n\n";
+	my @order = (
+		[ 'S2-empty-trail', sub { "S2 patient by id, trail of "
+		    . fmt_n($H{trail}{empty_rows}) . ' rows' } ],
+		[ 'S2-big-trail', sub { "S2 patient by id, trail of "
+		    . fmt_n($H{trail}{big_rows}) . ' rows' } ],
+		[ 'S3-empty-trail', sub { "S3 create patient, trail of "
+		    . fmt_n($H{trail}{empty_rows}) . ' rows' } ],
+		[ 'S3-big-trail', sub { "S3 create patient, trail of "
+		    . fmt_n($H{trail}{big_rows}) . ' rows' } ],
+		[ 'S4-none-deleted', sub { 'S4 next page, owner of '
+		    . fmt_n($H{deleted}{n}) . ', none deleted' } ],
+		[ 'S4-30pct-deleted', sub { 'S4 next page, owner of '
+		    . fmt_n($H{deleted}{n}) . ', 30% deleted ('
+		    . fmt_n($H{deleted}{live}) . ' live)' } ],
+		[ 'history-few', sub { "history page ($HIST_PAGE) via next, "
+		    . fmt_n($H{versions}{few}) . ' versions' } ],
+		[ 'history-many', sub { "history page ($HIST_PAGE) via next, "
+		    . fmt_n($H{versions}{many}) . ' versions' } ],
+	);
+	my @have = grep { $h->{ $_->[0] } } @order;
+	$md .= "| wrk scenario | req/s | p50 ms | p99 ms | errors |\n"
+	    . "|---|--:|--:|--:|--:|\n" if @have;
+	for my $o (@have) {
+		my $s = $h->{ $o->[0] };
+		my $label = $o->[1]->();
+		if ($s->{failed}) {
+			$md .= "| $label | **FAILED** | | | $s->{errors} |\n";
+			push @$misses, "$label FAILED (more than 1% errors)";
+			next;
+		}
+		$md .= "| $label | " . join(' | ', fmt_n($s->{rps},
+		    $s->{rps} < 100 ? 1 : 0), fmt_ms($s->{p50}), fmt_ms($s->{p99}),
+		    $s->{errors} . ($s->{ok} < $s->{runs} ?
+		    " ($s->{ok}/$s->{runs} runs ok)" : '')) . " |\n";
+		push @$misses, "$label: $s->{errors} errors (target 0)"
+		    if $s->{errors};
+	}
+	if (my $e = $H{export}) {
+		$md .= "\n| a patient's " . fmt_n($e->{events}) . " audit "
+		    . "events, read whole | bytes | seconds (median) | MB/s "
+		    . "(median) |\n|---|--:|--:|--:|\n";
+		for my $k ([ 'export', '`GET /api/patients/:id/export` (curl)' ],
+		    [ 'copy', '`psql -c "COPY (SELECT ...) TO STDOUT"`' ]) {
+			my $s = $h->{ $k->[0] } or next;
+			$md .= sprintf("| %s | %s | %s | %s |\n", $k->[1],
+			    fmt_n($e->{"$k->[0]_bytes"}),
+			    $s->{failed} ? '**FAILED**' :
+			    sprintf('%.3f', $s->{p50} / 1000),
+			    $s->{failed} ? '' : sprintf('%.1f', $s->{rps} / 1e6));
+		}
+	}
+
+	# The figures against their targets.
+	my @fig;
+	my $pair = sub {
+		my ($label, $a, $b, $min) = @_;
+		my ($x, $y) = ($h->{$a}, $h->{$b});
+		return unless $x && $y;
+		if ($x->{failed} || $y->{failed}) {
+			push @fig, "| $label | FAILED | ≥ $min: **missed** |";
+			return;
+		}
+		my $r = ratio($x->{rps}, $y->{rps});
+		push @fig, sprintf('| %s | %.2f × | ≥ %.2f: %s |', $label, $r, $min,
+		    $r >= $min ? 'met' : '**missed**');
+		push @$misses, sprintf('%s: %.2f ×, target ≥ %.2f', $label, $r,
+		    $min) if $r < $min;
+	};
+	my $m = fmt_n($H{trail}{big_rows});
+	$pair->('S4: 30% deleted / none deleted', 'S4-30pct-deleted',
+	    'S4-none-deleted', 0.90);
+	$pair->('history page: ' . fmt_n($H{versions}{many}) . ' / '
+	    . fmt_n($H{versions}{few}) . ' versions', 'history-many',
+	    'history-few', 0.90);
+	$pair->('export bytes/s / COPY bytes/s', 'export', 'copy', 0.5);
+	$pair->("S2: trail of $m rows / empty", 'S2-big-trail',
+	    'S2-empty-trail', 0.90);
+	$pair->("S3: trail of $m rows / empty", 'S3-big-trail',
+	    'S3-empty-trail', 0.90);
+	if (my $t = $H{trail}{bytes_per_row}) {
+		push @fig, sprintf('| bytes per audit row (tables and indexes of '
+		    . 'its partitions / rows) | %.0f | ≤ 150: %s |', $t,
+		    $t <= 150 ? 'met' : '**missed**');
+		push @$misses, sprintf('bytes per audit row: %.0f, target ≤ 150',
+		    $t) if $t > 150;
+	}
+	if (my $p = $H{purge}) {
+		for my $k ([ 'wall', '`medrec --purge`, the whole command' ],
+		    [ 'sql', 'its SQL alone (`app_purge()`, psql `\timing`)' ]) {
+			my $v = median(@{ $p->{ $k->[0] } }) // next;
+			my $label = "purge of a month of " . fmt_n($p->{rows})
+			    . " audit rows: $k->[1]";
+			push @fig, sprintf('| %s | %.3f s | < 1 s: %s |', $label,
+			    $v, $v < 1 ? 'met' : '**missed**');
+			push @$misses, sprintf('%s: %.3f s, target < 1 s', $label,
+			    $v) unless $v < 1;
+		}
+	}
+	$md .= "\n| figure | measured | target |\n|---|---|---|\n"
+	    . join('', map { "$_\n" } @fig) if @fig;
+	$md .= "\n" . join('', map { "- $_\n" } @{ $H{notes} }) if $H{notes};
+	return $md;
+}
+
 # What the limits allow together.  A request of S1-S3 costs at least the
 # no-op responder's trip through nginx and FastCGI plus the transaction
 # pgbench runs.  With every core busy those CPU costs add up, so a service
@@ -1937,9 +2198,12 @@ my $ok = eval {
 	nginx_start();
 	phase("seeding");
 	seed_medrec();
-	# --attack: the under-attack scenario alone.
+	# --attack: the under-attack scenario alone; --history: issue 14's
+	# figures alone.
 	if ($opt{attack}) {
 		attack_scenario();
+	} elsif ($opt{history}) {
+		history_scenarios();
 	} else {
 		all_scenarios();
 	}
@@ -1964,7 +2228,11 @@ my $ok = eval {
 	$failed_plumbing = 0;
 	# The under-attack scenario's S2 runs are medrec scenarios too.
 	$exit = (grep { $_->{failed} } values(%{ $S{medrec} // {} }),
+	    values(%{ $S{history} // {} }),
 	    map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
+	# A --history figure that broke is plumbing, though the others made
+	# the table.
+	$exit = 1 if $H{broken};
 	1;
 };
 my $err = $@;
