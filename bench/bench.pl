@@ -1606,11 +1606,145 @@ sub history_deleted {
 	      args => [ $del_tok, $b ] });
 }
 
+# A history page through a "next" link for a patient of 100,000 versions,
+# against one of 100.  The versions go straight into patient_versions, as
+# the write trigger would have kept them (triggers off: no audit rows).
+sub history_versions {
+	my ($many, $few) = @hist{qw(versions few_versions)};
+	phase("seeding a patient of " . fmt_n($many) . " versions and one of "
+	    . fmt_n($few));
+	my $t0 = time;
+	my $tok = history_user(15);
+	my %p;
+	for my $v ($few, $many) {
+		my $id = $p{$v} = seed_patients(15, 1, version => $v);
+		sql(<<"EOF_SQL");
+SET session_replication_role = replica;
+INSERT INTO patient_versions (patient_id, version, op, at, by_user, user_id,
+                              name, age, gender, address, created_at,
+                              updated_at)
+SELECT $id, g, CASE g WHEN 1 THEN 'create' ELSE 'update' END, t, 15, 15,
+       'Patient 1', g % 100, 'female', g || ' Version Street', c, t
+  FROM generate_series(1, $v) g,
+       LATERAL (SELECT created_at FROM patients WHERE id = $id) p(c),
+       LATERAL (SELECT c + g * interval '1 second') x(t);
+EOF_SQL
+	}
+	sql('VACUUM ANALYZE patient_versions; CHECKPOINT;');
+	$H{versions} = { many => $many, few => $few, seconds => time - $t0 };
+	phase("taking $CURSORS next links at random depths of each history");
+	my $d = $D{medrec}{dir};
+	my %file;
+	for my $v ($few, $many) {
+		$file{$v} = links_file("$d/next-history-$v", cursors($M{url},
+		    $tok, $v, "/api/patients/$p{$v}/history", $HIST_PAGE));
+	}
+	alternate('history page via next: ' . fmt_n($few) . ' versions, '
+	    . fmt_n($many) . ' versions, in turn',
+	    { name => 'history-few', url => $M{url}, script => 's4.lua',
+	      args => [ $tok, $file{$few} ] },
+	    { name => 'history-many', url => $M{url}, script => 's4.lua',
+	      args => [ $tok, $file{$many} ] });
+}
+
+# timed_cmd(\@cmd, $out, \%env): runs a command, its output to the file
+# $out, and returns its exit status, wall seconds and the bytes it wrote.
+# waitpid, not run()'s polling: a run lasts a fraction of a second.
+sub timed_cmd {
+	my ($cmd, $out, $env) = @_;
+	my $t0 = time;
+	my $pid = fork() // die "fork: $!\n";
+	if ($pid == 0) {
+		$SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+		open(STDIN, '<', '/dev/null') or _exit(127);
+		open(STDOUT, '>', $out) or _exit(127);
+		Medrec::Stack::_apply_env($env) if $env;
+		exec { $cmd->[0] } @$cmd or _exit(127);
+	}
+	waitpid($pid, 0);
+	my $status = $?;
+	return ($status, time - $t0, -s $out // 0);
+}
+
+# A patient's export (one streamed JSON document, its disclosures the bulk
+# of it) against psql's COPY of the same audit rows, bytes per second of
+# each client's wall time, in turn.  Both write to a file of the temp dir.
+sub history_export {
+	my $n = $hist{events};
+	phase("seeding a patient of " . fmt_n($n) . " audit events");
+	my $t0 = time;
+	my $tok = history_user(16);
+	my $p = seed_patients(16, 1);
+	my ($ub, $users) = ($M{pgbench_vars}{user_base}, $seed{users});
+	# This month's partition exists (the pool made it at start); the
+	# events spread over its days so far, most by the owner, some by
+	# others (a disclosure), from many addresses.
+	sql(<<"EOF_SQL");
+SET session_replication_role = replica;
+INSERT INTO audit_events (at, user_id, action, resource_type, resource_id,
+                          outcome, request_id, client_address)
+SELECT m + (now() - m) * (g::float8 / ($n + 1)),
+       CASE WHEN g % 10 = 0 THEN $ub + g % $users ELSE 16 END,
+       (ARRAY['read','update','history','read','read'])[g % 5 + 1],
+       'patient', $p,
+       (ARRAY['found','updated','found','found','found'])[g % 5 + 1],
+       md5(g::text), '192.0.2.' || g % 250
+  FROM generate_series(1, $n) g,
+       LATERAL (SELECT date_trunc('month', now(), 'UTC')) x(m);
+VACUUM ANALYZE audit_events;
+CHECKPOINT;
+EOF_SQL
+	$H{export} = { events => $n, seconds => time - $t0 };
+	my $copy_sql = 'COPY (SELECT id, at, user_id, action, outcome, '
+	    . 'client_address, request_id FROM audit_events WHERE '
+	    . "resource_type = 'patient' AND resource_id = $p ORDER BY id) "
+	    . 'TO STDOUT';
+	my %side = (
+		export => [ [ 'curl', '-s', '-f', '-H', "Authorization: Bearer $tok",
+		    "$M{url}/api/patients/$p/export" ], undef ],
+		copy => [ [ "$pgbin/psql", '-X', '-q', '-h', $M{pg}{sockdir},
+		    '-p', $M{pg}{port}, '-U', 'postgres', '-d', 'medrec', '-c',
+		    $copy_sql ], { PGPASSWORD => $M{pg}{pw} } ],
+	);
+	my $once = sub {
+		my ($k) = @_;
+		my $out = "$work/$k.out";
+		my ($st, $secs, $bytes) = timed_cmd(@{ $side{$k} }[0], $out,
+		    $side{$k}[1]);
+		die "$k: $side{$k}[0][0] exited with status $st\n" if $st;
+		$H{export}{"${k}_bytes"} = $bytes;
+		return ($secs, $bytes, $out);
+	};
+	phase('export and COPY of the same rows, in turn');
+	settle();
+	# A warm-up of each, which also checks that both read every row.
+	for my $k (qw(export copy)) {
+		my (undef, $bytes, $out) = $once->($k);
+		my $text = slurp($out);
+		my $rows = $k eq 'export' ? (() = $text =~ /"requestId"/g) :
+		    (() = $text =~ /\n/g);
+		die "$k gave $rows rows of the patient's $n audit events\n"
+		    if $rows < $n;
+		unlink($out);
+	}
+	for my $run (1 .. $opt{runs}) {
+		for my $k (qw(export copy)) {
+			my ($secs, $bytes, $out) = $once->($k);
+			unlink($out);
+			record($k, 'history', $run, { rps => $bytes / $secs,
+			    p50 => 1000 * $secs, p99 => 1000 * $secs, errors => 0,
+			    requests => 1 });
+		}
+	}
+}
+
 # The figures, each in an eval of its own: one that breaks leaves the
 # others' in the table, and the exit status 1.
 sub history_scenarios {
 	my @figures = (
 		[ 'S4 with deleted rows', \&history_deleted ],
+		[ 'history pages', \&history_versions ],
+		[ 'export and COPY', \&history_export ],
 	);
 	for my $f (@figures) {
 		eval { $f->[1]->(); 1 } and next;
