@@ -1738,10 +1738,173 @@ EOF_SQL
 	}
 }
 
+# The audit trail: S2 and S3 on the trail the seed left (nearly empty:
+# seeded rows have no events), then on one of --audit-rows rows; what a row
+# costs on disk; the purge of a month.  The trail is append-only (no role
+# may delete from it), so empty and big cannot take turns: empty first,
+# then the load, then big, each scenario a warm-up and --runs runs.
+sub history_audit {
+	my $m = $hist{audit_rows};
+	unless ($m) {
+		push @{ $H{notes} }, 'The audit trail\'s figures were left out '
+		    . '(--audit-rows 0).';
+		return;
+	}
+	my $d = $D{medrec};
+	my $count = sub { sql('SELECT count(*) FROM audit_events') };
+	$H{trail}{empty_rows} = $count->();
+	for my $s (qw(S2 S3)) {
+		scenario(name => "$s-empty-trail", target => 'history',
+		    url => $M{url}, script => lc($s) . '.lua',
+		    args => [ $d->{tokens} ]);
+	}
+	audit_load($m);
+	$H{trail}{big_rows} = $count->();
+	for my $s (qw(S2 S3)) {
+		scenario(name => "$s-big-trail", target => 'history',
+		    url => $M{url}, script => lc($s) . '.lua',
+		    args => [ $d->{tokens} ]);
+	}
+	audit_size();
+	audit_purge();
+}
+
+# The events the load and the purge's month hold: what S2, S3 and S6 leave
+# (reads, creates, lists and updates of the seeded users' own patients, a
+# request id of 32 hex digits, an address), row g of a series at the time
+# the SQL expression $at gives it.
+sub audit_rows_sql {
+	my ($lo, $hi, $at) = @_;
+	my ($ub, $per) = ($M{pgbench_vars}{user_base}, $seed{per_user});
+	my $patients = $seed{users} * $per;
+	return <<"EOF_SQL";
+SET session_replication_role = replica;
+INSERT INTO audit_events (at, user_id, action, resource_type, resource_id,
+                          outcome, request_id, client_address)
+SELECT $at, $ub + (p - 1) / $per,
+       (ARRAY['read','read','read','read','read','read','create','create',
+              'list','update'])[g % 10 + 1],
+       'patient', CASE WHEN g % 10 = 8 THEN NULL ELSE p END,
+       (ARRAY['found','found','found','found','found','found','created',
+              'created','found','updated'])[g % 10 + 1],
+       md5(g::text), '198.51.100.' || g % 250
+  FROM generate_series(${lo}::bigint, $hi) g,
+       LATERAL (SELECT 1 + g * 104729 % $patients) x(p);
+EOF_SQL
+}
+
+# audit_load($rows): a trail of $rows events at 8 a second (issue 14's
+# month at 8 requests a second is 20 million), ending now, ids in time
+# order as the service makes them, in batches of 2 million.  The months'
+# partitions are made first, as the purge runs would have made them.
+# Then VACUUM and a checkpoint, which would otherwise come during S2.
+sub audit_load {
+	my ($rows) = @_;
+	my $span = int($rows / 8);
+	phase('loading ' . fmt_n($rows) . ' audit events, 8 a second over the '
+	    . sprintf('last %.1f days', $span / 86400));
+	my $t0 = time;
+	my $start = sql(<<"EOF_SQL");
+SET TimeZone = 'UTC';
+SELECT count(app_audit_partition(d::date))
+  FROM generate_series(date_trunc('month', now() - $span * interval '1 second'),
+                       now(), interval '1 month') d;
+SELECT now() - $span * interval '1 second';
+EOF_SQL
+	($start) = (split /\n/, $start)[-1];
+	my $batch = 2_000_000;
+	for (my $lo = 1; $lo <= $rows; $lo += $batch) {
+		my $hi = $lo + $batch - 1 < $rows ? $lo + $batch - 1 : $rows;
+		sql(audit_rows_sql($lo, $hi,
+		    "timestamptz '$start' + g * interval '125 milliseconds'"));
+		say(sprintf('  %s of %s rows, %.0f s', fmt_n($hi), fmt_n($rows),
+		    time - $t0));
+	}
+	$H{trail}{load_seconds} = time - $t0;
+	my $t1 = time;
+	sql('VACUUM ANALYZE audit_events; CHECKPOINT;');
+	$H{trail}{vacuum_seconds} = time - $t1;
+}
+
+# Bytes per row: the tables (with their TOAST and maps) and indexes of
+# every partition, over the rows of the trail.
+sub audit_size {
+	my ($table, $index, $rows) = split /\|/, sql(<<'EOF_SQL');
+SELECT sum(pg_table_size(inhrelid)), sum(pg_indexes_size(inhrelid)),
+       (SELECT count(*) FROM audit_events)
+  FROM pg_inherits WHERE inhparent = 'audit_events'::regclass;
+EOF_SQL
+	my $t = $H{trail};
+	$t->{size_rows} = $rows;
+	$t->{bytes_per_row} = ($table + $index) / $rows;
+	push @{ $H{notes} }, sprintf('The trail of %s rows: %.2f GB, %.0f bytes '
+	    . 'a row (tables %.0f, indexes %.0f); loaded in %.0f s (events 8 '
+	    . 'a second, ending now), then VACUUM ANALYZE and CHECKPOINT in '
+	    . '%.0f s. S2 and S3 ran on the empty trail first, then on the '
+	    . 'loaded one: the trail is append-only, so they could not take '
+	    . 'turns.', fmt_n($rows),
+	    ($table + $index) / 1e9, $t->{bytes_per_row}, $table / $rows,
+	    $index / $rows, $t->{load_seconds}, $t->{vacuum_seconds});
+}
+
+# The purge of a month: a month of 2019 (past six years, the default
+# AUDIT_RETENTION_DAYS) filled with purge_rows rows, then `medrec --purge`
+# as its timer runs it, timed whole (start, connection, SQL); filled again,
+# then its SQL alone, app_purge() from psql as the service's role, timed
+# by psql's \timing.  --runs times each, in turn.
+sub audit_purge {
+	my $n = $hist{purge_rows};
+	my $month = 'audit_events_2019_01';
+	my $fill = sub {
+		sql("SELECT app_audit_partition('2019-01-01');\n"
+		    . audit_rows_sql(1, $n, "timestamptz '2019-01-01 00:00+00' "
+		    . "+ g * (interval '31 days' / ($n + 1))")
+		    . "CHECKPOINT;\n");
+		die "$month has no $n rows\n"
+		    unless sql("SELECT count(*) FROM $month") == $n;
+	};
+	my $gone = sub {
+		die "the purge left $month\n"
+		    if sql("SELECT to_regclass('$month') IS NOT NULL") eq 't';
+	};
+	phase('the purge of a month of ' . fmt_n($n) . ' audit rows: medrec '
+	    . '--purge and app_purge() alone, in turn');
+	$H{purge} = { rows => $n, wall => [], sql => [] };
+	for my $run (1 .. $opt{runs}) {
+		$fill->();
+		settle();
+		my ($st, $secs) = timed_cmd([ $bin, '--purge' ],
+		    "$work/purge.out", Medrec::Stack::clean_env(
+		    DATABASE_URL => $M{database_url}, AUTO_MIGRATE => 0));
+		die "medrec --purge exited with status $st\n" if $st;
+		$gone->();
+		push @{ $H{purge}{wall} }, $secs;
+		record('purge-medrec', 'history', $run, { rps => $n / $secs,
+		    p50 => 1000 * $secs, p99 => 1000 * $secs, errors => 0,
+		    requests => 1 });
+
+		$fill->();
+		settle();
+		my $r = run(cmd => [ "$pgbin/psql", '-X', '-A', '-t', '-v',
+		    'ON_ERROR_STOP=1', '-d', $M{database_url}, '-c',
+		    '\timing on', '-c', 'SELECT * FROM app_purge('
+		    . ($ENV{RESTORE_DAYS} // 30) . ', 2190)' ],
+		    env => Medrec::Stack::clean_env());
+		my ($ms) = $r->{out} =~ /^Time: ([\d.]+) ms/m or die
+		    "psql's \\timing gave no time:\n$r->{out}$r->{err}";
+		$gone->();
+		push @{ $H{purge}{sql} }, $ms / 1000;
+		record('purge-sql', 'history', $run, { rps => $n / $ms * 1000,
+		    p50 => $ms, p99 => $ms, errors => 0, requests => 1 });
+	}
+}
+
 # The figures, each in an eval of its own: one that breaks leaves the
 # others' in the table, and the exit status 1.
 sub history_scenarios {
+	# The trail's first: its "empty" is the trail the seed left.
 	my @figures = (
+		[ 'the audit trail', \&history_audit ],
 		[ 'S4 with deleted rows', \&history_deleted ],
 		[ 'history pages', \&history_versions ],
 		[ 'export and COPY', \&history_export ],
@@ -1750,7 +1913,7 @@ sub history_scenarios {
 		eval { $f->[1]->(); 1 } and next;
 		my $e = $@ =~ s/\s+$//r;
 		say("--history: $f->[0] broke: $e");
-		push @notes, "--history: $f->[0] broke: $e";
+		push @notes, "--history: $f->[0] broke: " . ($e =~ s/\s*\n\s*/ /gr);
 		$H{broken}++;
 	}
 }
