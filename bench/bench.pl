@@ -5,7 +5,8 @@
 # implementations of API.md.  See bench/README.md for what each figure is.
 #
 #	bench/bench.pl [--quick] [--attack | --history] [--scale N]
-#	    [--audit-rows M] [--connections 64] [--runs 3] [--duration S]
+#	    [--audit-rows M] [--before REV] [--connections 64] [--runs 3]
+#	    [--duration S]
 #	    [--warmup S] [--compare [NAME=]URL ...] [--peers] [--keep]
 #
 # 1. A private PostgreSQL cluster made as script/server makes it (scram
@@ -35,7 +36,8 @@
 #    on an empty audit trail and on one of --audit-rows rows, bytes per
 #    audit row and the purge of a month; S4 with 30% of an owner's patients
 #    deleted against none; a history page of 100,000 versions against one
-#    of 100; a patient's export against psql's COPY of the same rows.
+#    of 100; a patient's export against psql's COPY of the same rows; S3
+#    and PATCH against the build before history (--before, built here).
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
@@ -76,7 +78,11 @@ my @argv_copy = @ARGV;
 my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
 GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
     'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
-    'results=s', 'attack', 'history', 'audit-rows=i', 'help') or usage();
+    'results=s', 'attack', 'history', 'audit-rows=i', 'before=s', 'help')
+    or usage();
+# --history compares S3 and PATCH with this commit's build: issue 14's
+# parent, the service before history ('none' leaves the figure out).
+$opt{before} //= '9b7f30d';
 usage() if $opt{help} || @ARGV;
 die "bench: --attack runs the under-attack scenario alone, on medrec only: "
     . "leave out --peers and --compare\n"
@@ -100,7 +106,7 @@ die "bench: --audit-rows must be 0 (no trail figures) or more\n"
 sub usage {
 	print STDERR <<'EOF';
 usage: script/bench [--quick] [--attack | --history] [--scale N]
-                    [--audit-rows M] [--connections 64]
+                    [--audit-rows M] [--before REV] [--connections 64]
                     [--runs 3] [--duration 10] [--warmup 5]
                     [--compare [NAME=]URL ...] [--peers] [--keep]
                     [--results DIR] [--no-build]
@@ -396,21 +402,29 @@ sub pool_env {
 	};
 }
 
+# pool_spawn($bin, $name, %env): starts the pool $bin, listening on
+# $work/$name.sock and logging to $work/$name.log, with pool_env(%env), and
+# waits for its workers.  Returns its pid.
+sub pool_spawn {
+	my ($which, $name, %env) = @_;
+	my ($sock, $log) = ("$work/$name.sock", "$work/$name.log");
+	my $pid = Medrec::Stack::_spawn(cmd => [ $which ], cwd => $work,
+	    log => $log, env => pool_env(LISTEN => $sock, %env));
+	my $want = $ENV{WORKERS} // ($nproc * 4 < 64 ? $nproc * 4 : 64);
+	my $ok = wait_until(60, sub {
+		die "the pool exited; see $log\n" . tail($log)
+		    if waitpid($pid, WNOHANG) == $pid;
+		return -S $sock && Medrec::Stack::children_of($pid) >= $want;
+	}, 0.05);
+	die "the pool did not start $want workers in 60 s\n" . tail($log)
+	    unless $ok;
+	return $pid;
+}
+
 sub pool_start {
 	my (%extra) = @_;
 	$M{pool_settings} = { %extra };
-	my $pid = Medrec::Stack::_spawn(cmd => [ $bin ], cwd => $work,
-	    log => "$work/pool.log", env => pool_env(%extra));
-	$M{pool_pid} = $pid;
-	my $want = $ENV{WORKERS} // ($nproc * 4 < 64 ? $nproc * 4 : 64);
-	my $ok = wait_until(60, sub {
-		die "the pool exited; see $work/pool.log\n"
-		    . tail("$work/pool.log") if waitpid($pid, WNOHANG) == $pid;
-		return -S "$work/pool.sock" &&
-		    Medrec::Stack::children_of($pid) >= $want;
-	}, 0.05);
-	die "the pool did not start $want workers in 60 s\n"
-	    . tail("$work/pool.log") unless $ok;
+	my $pid = $M{pool_pid} = pool_spawn($bin, 'pool', %extra);
 	$M{workers} = scalar Medrec::Stack::children_of($pid);
 	wait_health($M{url}) if $M{nginx_pid};
 }
@@ -444,17 +458,39 @@ sub wait_health {
 # nginx: the product's configuration (script/nginx-conf) for the service,
 # plus bench/nginx-limits.conf.in: a return-200 server and the no-op
 # responder, both logging as the site does.
-sub nginx_start {
-	my $dir = "$work/nginx";
-	my ($p_api, $p_ret, $p_noop, $p_metrics) = (free_port(), free_port(),
-	    free_port(), free_port());
+# nginx_conf($dir, $api_port, $pool_socket): the product's configuration
+# for a pool, rendered into $dir by script/nginx-conf; returns the port of
+# the site's internal listener.
+sub nginx_conf {
+	my ($dir, $p_api, $sock) = @_;
+	my $p_metrics = free_port();
 	# The site's internal listener too, on a port of its own: the default
 	# 9180 is script/server's, which may be running.  No proxy is
 	# believed, whatever the caller's environment says: the under-attack
 	# scenario's clients are told apart by their source addresses.
 	run(cmd => [ "$top/script/nginx-conf", $dir, "127.0.0.1:$p_api",
-	    "$work/pool.sock" ], env => { NGINX_WORKERS => undef,
+	    $sock ], env => { NGINX_WORKERS => undef,
 	    REAL_IP_FROM => undef, METRICS_LISTEN => "127.0.0.1:$p_metrics" });
+	return $p_metrics;
+}
+
+# nginx_run($dir): checks and starts the nginx configured in $dir, stopped
+# at exit; returns its pid.
+sub nginx_run {
+	my ($dir) = @_;
+	run(cmd => [ 'nginx', '-t', '-q', '-p', $dir, '-c', "$dir/nginx.conf",
+	    '-e', "$dir/error.log" ]);
+	my $pid = Medrec::Stack::_spawn(cwd => $dir, log => "$dir/stderr.log",
+	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e',
+	    "$dir/error.log", '-g', 'daemon off;' ]);
+	push @cleanups, sub { stop_pid($pid, 'QUIT', 15) };
+	return $pid;
+}
+
+sub nginx_start {
+	my $dir = "$work/nginx";
+	my ($p_api, $p_ret, $p_noop) = (free_port(), free_port(), free_port());
+	my $p_metrics = nginx_conf($dir, $p_api, "$work/pool.sock");
 	$M{metrics_url} = "http://127.0.0.1:$p_metrics";
 	my $limits = slurp("$top/bench/nginx-limits.conf.in");
 	$limits =~ s/\@RETURN_LISTEN\@/127.0.0.1:$p_ret/g;
@@ -467,13 +503,7 @@ sub nginx_start {
 	    {$1\n    include $dir/bench-limits.conf;}
 	    or die "bench: cannot find the site's include in $dir/nginx.conf\n";
 	spew("$dir/nginx.conf", $conf);
-	run(cmd => [ 'nginx', '-t', '-q', '-p', $dir, '-c', "$dir/nginx.conf",
-	    '-e', "$dir/error.log" ]);
-	my $pid = Medrec::Stack::_spawn(cwd => $dir, log => "$dir/stderr.log",
-	    cmd => [ 'nginx', '-p', $dir, '-c', "$dir/nginx.conf", '-e',
-	    "$dir/error.log", '-g', 'daemon off;' ]);
-	$M{nginx_pid} = $pid;
-	push @cleanups, sub { stop_pid($pid, 'QUIT', 15) };
+	$M{nginx_pid} = nginx_run($dir);
 	$M{url} = "http://127.0.0.1:$p_api";
 	$M{return_url} = "http://127.0.0.1:$p_ret";
 	$M{noop_url} = "http://127.0.0.1:$p_noop";
@@ -629,7 +659,8 @@ sub seed_medrec {
 	my $pb_owner = $s{users} * $s{per_user};
 	my $pb_big = $pb_owner + $s{owner};
 	my $t0 = time;
-	sql(<<"EOF");
+	# Kept: --history seeds the build before history's database with it.
+	$M{base_seed_sql} = <<"EOF";
 SET session_replication_role = replica;
 INSERT INTO users (id, name, email, password_hash, created_at, updated_at)
 OVERRIDING SYSTEM VALUE
@@ -671,6 +702,7 @@ SELECT $pb_owner + g, $owner, 'Patient ' || g, g % 100,
   FROM generate_series(1, $s{owner}) g,
        LATERAL (SELECT now() - interval '400 days' + g * interval '1 minute') x(t);
 EOF
+	sql($M{base_seed_sql});
 	if ($s{big}) {
 		phase("seeding the owner of $s{big} patients");
 		sql(<<"EOF");
@@ -1899,11 +1931,92 @@ sub audit_purge {
 	}
 }
 
+# The build before history (--before, issue 14's parent commit 9b7f30d
+# by default): its tree from git archive, built in the temp dir with this
+# tree's configure flags; its pool on a database of its own in the same
+# cluster, made by its own migrations and seeded with the same SQL as
+# ours; the same JWT secret, so the same tokens; behind an nginx of its
+# own with this tree's configuration, so that only the service differs.
+my %B;			# the build before: dir, pool and nginx pids, url
+
+sub before_start {
+	my $rev = $opt{before};
+	my $dir = $B{dir} = "$work/before";
+	make_path($dir);
+	phase("building $rev in $dir");
+	my $t0 = time;
+	run(cmd => [ 'sh', '-c', 'git -C "$1" archive "$2" | tar -x -C "$3"',
+	    'sh', $top, $rev, $dir ]);
+	my $flags = -f "$top/var/configure-flags" ?
+	    slurp("$top/var/configure-flags") : '';
+	run(cmd => [ 'sh', '-c', "autoreconf -fi && ./configure -q $flags "
+	    . "&& make -s -j$nproc" ], cwd => $dir, timeout => 1800);
+	$B{build_seconds} = time - $t0;
+	$B{rev} = `git -C '$top' rev-parse --short '$rev'`;
+	chomp $B{rev};
+
+	(my $db_url = $M{database_url}) =~ s{/medrec\?}{/medrec_before?};
+	(my $mig_url = $M{migration_url}) =~ s{/medrec\?}{/medrec_before?};
+	$M{pg}{psql}->('CREATE DATABASE medrec_before OWNER medrec_owner');
+	my $pid = $B{pool_pid} = pool_spawn("$dir/fcgi-app/medrec",
+	    'pool-before', DATABASE_URL => $db_url,
+	    MIGRATION_DATABASE_URL => $mig_url,
+	    MIGRATIONS_DIR => "$dir/db/migrations");
+	push @cleanups, sub { stop_pid($pid, 'TERM', 75) };
+	my $port = free_port();
+	nginx_conf("$work/nginx-before", $port, "$work/pool-before.sock");
+	$B{nginx_pid} = nginx_run("$work/nginx-before");
+	$B{url} = "http://127.0.0.1:$port";
+	wait_health($B{url});
+	phase("seeding the database of $rev as ours");
+	$M{pg}{psql}->($M{base_seed_sql} . <<'EOF_SQL', 'medrec_before');
+SELECT setval(pg_get_serial_sequence('patients', 'id'), (SELECT max(id) FROM patients));
+VACUUM ANALYZE;
+CHECKPOINT;
+EOF_SQL
+	# Our tokens must be as good there.
+	my ($first) = split /\t/, slurp($D{medrec}{tokens});
+	api_ok(200, $B{url}, 'GET', '/api/auth/me', token => $first);
+}
+
+# S3 and PATCH (lua/patch.lua: a patient of the caller's, no If-Match) on
+# this build and on the build before history, in turn.  Both databases
+# start from the same seed; the trail of each holds only what these runs
+# write, so this runs before the audit trail's figures load ours.
+sub history_before {
+	before_start();
+	local $settle_roots = sub { ($M{pool_pid}, $M{nginx_pid},
+	    postmaster($M{pg}), $B{pool_pid}, $B{nginx_pid}) };
+	my $tokens = $D{medrec}{tokens};
+	for my $s ([ 'S3', 's3.lua' ], [ 'PATCH', 'patch.lua' ]) {
+		alternate("$s->[0]: this build, then $B{rev}, in turn",
+		    { name => "$s->[0]-now", url => $M{url},
+		      script => $s->[1], args => [ $tokens ] },
+		    { name => "$s->[0]-before", url => $B{url},
+		      script => $s->[1], args => [ $tokens ] });
+	}
+	push @{ $H{notes} }, sprintf('The build before history: %s (`--before`), '
+	    . 'built in %.0f s with this tree\'s configure flags, its pool on '
+	    . 'a database of its own in the same cluster made by its own '
+	    . 'migrations and seeded with the same SQL, behind an nginx of its '
+	    . 'own with this tree\'s configuration; S3 and PATCH ran before '
+	    . 'any other figure, on both trails as the seed left them.',
+	    $B{rev}, $B{build_seconds});
+	# Idle from here, but stopped now: it need not be counted as idle
+	# by every settle() to come.
+	stop_pid(delete $B{pool_pid}, 'TERM', 75);
+	stop_pid(delete $B{nginx_pid}, 'QUIT', 15);
+}
+
 # The figures, each in an eval of its own: one that breaks leaves the
 # others' in the table, and the exit status 1.
 sub history_scenarios {
-	# The trail's first: its "empty" is the trail the seed left.
+	# The build before history first, on two databases as the seed left
+	# them; then the trail, whose "empty" is nearly that.
 	my @figures = (
+		$opt{before} ne 'none' ?
+		    [ "the build before history ($opt{before})", \&history_before ]
+		    : (),
 		[ 'the audit trail', \&history_audit ],
 		[ 'S4 with deleted rows', \&history_deleted ],
 		[ 'history pages', \&history_versions ],
@@ -2301,7 +2414,12 @@ sub history_table {
 	    . "measurements in this run; pairs of wrk runs went in turn (A, B, "
 	    . "A, B, ...), req/s are medians of $opt{runs} run"
 	    . ($opt{runs} > 1 ? 's' : '') . " of $opt{duration} s.\n\n";
+	my $before = "$B{rev}, before history";
 	my @order = (
+		[ 'S3-now', sub { 'S3 create patient, this build' } ],
+		[ 'S3-before', sub { "S3 create patient, $before" } ],
+		[ 'PATCH-now', sub { 'PATCH patient (no If-Match), this build' } ],
+		[ 'PATCH-before', sub { "PATCH patient (no If-Match), $before" } ],
 		[ 'S2-empty-trail', sub { "S2 patient by id, trail of "
 		    . fmt_n($H{trail}{empty_rows}) . ' rows' } ],
 		[ 'S2-big-trail', sub { "S2 patient by id, trail of "
@@ -2370,6 +2488,9 @@ sub history_table {
 		    $min) if $r < $min;
 	};
 	my $m = fmt_n($H{trail}{big_rows});
+	$pair->("S3: this build / $B{rev}", 'S3-now', 'S3-before', 0.85);
+	$pair->("PATCH: this build / $B{rev}", 'PATCH-now', 'PATCH-before',
+	    0.85);
 	$pair->('S4: 30% deleted / none deleted', 'S4-30pct-deleted',
 	    'S4-none-deleted', 0.90);
 	$pair->('history page: ' . fmt_n($H{versions}{many}) . ' / '
