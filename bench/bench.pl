@@ -6,8 +6,8 @@
 #
 #	bench/bench.pl [--quick] [--attack | --history] [--scale N]
 #	    [--audit-rows M] [--before REV] [--connections 64] [--runs 3]
-#	    [--duration S]
-#	    [--warmup S] [--compare [NAME=]URL ...] [--peers] [--keep]
+#	    [--duration S] [--warmup S] [--compare [NAME=]URL ...] [--peers]
+#	    [--keep]
 #
 # 1. A private PostgreSQL cluster made as script/server makes it (scram
 #    passwords, the tables' owner runs the migrations, the service logs in as
@@ -404,21 +404,23 @@ sub pool_env {
 
 # pool_spawn($bin, $name, %env): starts the pool $bin, listening on
 # $work/$name.sock and logging to $work/$name.log, with pool_env(%env), and
-# waits for its workers.  Returns its pid.
+# waits for its workers.  Returns its pid; stops it when it does not start.
 sub pool_spawn {
 	my ($which, $name, %env) = @_;
 	my ($sock, $log) = ("$work/$name.sock", "$work/$name.log");
 	my $pid = Medrec::Stack::_spawn(cmd => [ $which ], cwd => $work,
 	    log => $log, env => pool_env(LISTEN => $sock, %env));
 	my $want = $ENV{WORKERS} // ($nproc * 4 < 64 ? $nproc * 4 : 64);
-	my $ok = wait_until(60, sub {
+	my $ok = eval { wait_until(60, sub {
 		die "the pool exited; see $log\n" . tail($log)
 		    if waitpid($pid, WNOHANG) == $pid;
 		return -S $sock && Medrec::Stack::children_of($pid) >= $want;
-	}, 0.05);
-	die "the pool did not start $want workers in 60 s\n" . tail($log)
-	    unless $ok;
-	return $pid;
+	}, 0.05) };
+	return $pid if $ok;
+	my $err = $@ || "the pool did not start $want workers in 60 s\n"
+	    . tail($log);
+	stop_pid($pid, 'TERM', 75);
+	die $err;
 }
 
 sub pool_start {

@@ -2,7 +2,8 @@
 # script/bench's plumbing, not its figures: a --quick run as short as it goes
 # (1 s per scenario, 16 connections) sets up its own throw-away stack, runs
 # every limit and scenario against this build's binary (MEDREC_BIN), and
-# writes the TSV of every run and the Markdown table.  How fast anything is
+# writes the TSV of every run and the Markdown table; then --history --quick
+# (issue 14's figures on small sizes, about 40 s).  How fast anything is
 # is the benchmark's business; here only that each piece ran and reported.
 
 use strict;
@@ -65,5 +66,29 @@ my %seen = map { (split /\t/)[0] => 1 } @rows;
 ok($seen{$_}, "the TSV has the runs of $_")
     for qw(nginx-return-200 noop-fcgi pgbench-S1 S1 S2 S2-async S3 S4-10000 S5 S6
     S2-undisturbed S2-under-attack owner-login register-flood login-guesses);
+
+# --history --quick: issue 14's figures on small sizes, only that each was
+# measured and set against its target; without the build before history,
+# whose build alone would take longer than the rest of this test.
+my $hout = "$dir/history.log";
+$rc = system("script/bench --history --quick --no-build --before none "
+    . "--duration 1 --warmup 1 --connections 16 --results $dir/history "
+    . ">$hout 2>&1") >> 8;
+is($rc, 0, 'script/bench --history --quick exits 0 (every figure measured)')
+    or diag(slurp($hout));
+my $hmd = -f "$dir/history/latest-history-quick.md"
+    ? slurp("$dir/history/latest-history-quick.md") : '';
+like($hmd, qr/^## A record over time \(issue 14\)$/m,
+    'latest-history-quick.md has the history section');
+for my $f ('S2: trail of [\d,]+ rows / empty', 'S3: trail of [\d,]+ rows / empty',
+    'S4: 30% deleted / none deleted', 'history page: 1,000 / 100 versions',
+    'export bytes/s / COPY bytes/s') {
+	like($hmd, qr/^\| $f \| [\d.]+ × \| ≥ [\d.]+: (met|\*\*missed\*\*) \|$/m,
+	    "a ratio against its target: $f");
+}
+like($hmd, qr/^\| bytes per audit row [^|]* \| \d+ \| ≤ 150: /m,
+    'bytes per audit row');
+like($hmd, qr/^\| purge of a month of 50,000 audit rows: `medrec --purge`[^|]* \| [\d.]+ s \| < 1 s: /m,
+    'the purge of a month, timed');
 
 done_testing();
