@@ -42,6 +42,7 @@ static const int key_col[AUDIT_SORT__MAX] = {
 
 const struct db_collection db_audit_events = {
 	&count, list, key_col, AUDIT_SORT__MAX, AUDIT_FILTER__MAX, 0, 0,
+	0,
 };
 
 /* Every event about a patient, whoever caused it: app_disclosures()

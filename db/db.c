@@ -176,14 +176,15 @@ db_versions(struct db_ctx *ctx, const struct db_versions *v)
 }
 
 const char *
-db_like(struct db_ctx *ctx, const char *q)
+db_like(struct db_ctx *ctx, const char *q, int anywhere)
 {
 	struct buf	 b;
 
 	if (q == NULL)
 		return NULL;
 	buf_init(&b, ctx->arena, strlen(q) + 8);
-	buf_putc(&b, '%');
+	if (anywhere)
+		buf_putc(&b, '%');
 	for (; *q != '\0'; q++) {
 		if (*q == '%' || *q == '_' || *q == '\\')
 			buf_putc(&b, '\\');

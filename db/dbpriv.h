@@ -68,8 +68,9 @@ const char *const *db_owner_and(struct db_ctx *, int64_t id);
 const char	*db_bool(int);
 /* Versions as a bigint[] literal ("{3,4}"), NULL when none were named. */
 const char	*db_versions(struct db_ctx *, const struct db_versions *);
-/* "%q%" for ILIKE with q's own %, _ and \ escaped; NULL for NULL. */
-const char	*db_like(struct db_ctx *, const char *q);
+/* "%q%" for ILIKE with q's own %, _ and \ escaped, or "q%" unless
+ * anywhere; NULL for NULL. */
+const char	*db_like(struct db_ctx *, const char *q, int anywhere);
 
 /*
  * A timestamptz column as microseconds since the epoch, for json_time();

@@ -51,7 +51,7 @@ static const int key_col[DOCTOR_SORT__MAX] = {
 /* q is part of the name; the specialization is matched whole. */
 const struct db_collection db_doctor_list = {
 	&count, list, key_col, DOCTOR_SORT__MAX, DOCTOR_FILTER__MAX,
-	1u << DOCTOR_FILTER_Q, 0,
+	1u << DOCTOR_FILTER_Q, 0, 0,
 };
 
 static struct db_stmt create = { "doctor_create",
@@ -139,7 +139,7 @@ static const int history_key[] = { HISTORY_VERSION };
 
 const struct db_collection db_doctor_history = {
 	&history_count, history, history_key, DB_NELEMS(history_key), 0, 0,
-	DB_SCOPED,
+	0, DB_SCOPED,
 };
 
 static struct db_stmt version = { "doctor_version",

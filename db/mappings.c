@@ -59,6 +59,7 @@ static const int key_col[MAPPING_SORT__MAX] = {
 
 const struct db_collection db_mappings = {
 	&count, list, key_col, MAPPING_SORT__MAX, MAPPING_FILTER__MAX, 0, 0,
+	0,
 };
 
 #define LIVE_PATIENT	"SELECT FROM patients WHERE id = $2 AND user_id = $1 " \
@@ -130,7 +131,7 @@ static const int mapped_key_col[MAPPED_SORT__MAX] = {
 
 const struct db_collection db_patient_doctors = {
 	&mapped_count, mapped_list, mapped_key_col, MAPPED_SORT__MAX, 0, 0,
-	DB_SCOPED,
+	0, DB_SCOPED,
 };
 
 /*

@@ -11,6 +11,15 @@
 	DB_USEC("created_at") ", " DB_USEC("updated_at") ", " \
 	DB_USEC("deleted_at") " AS deleted_at"
 
+/* The filters, in the order of enum patient_filter: $2, then name,
+ * gender and id. */
+#define FILTERS(name, gender, id)					\
+	"($2::text IS NULL OR name ILIKE $2) "				\
+	"AND ($" name "::text IS NULL OR name ILIKE $" name		\
+	" OR name ILIKE '% ' || $" name ") "				\
+	"AND ($" gender "::text IS NULL OR gender = $" gender ") "	\
+	"AND ($" id "::bigint IS NULL OR id = $" id "::bigint) "
+
 /*
  * A list page: the inner query finds the rows through the index of its
  * sort, the outer one formats only the rows that survive LIMIT.  The
@@ -20,30 +29,30 @@
 	"WITH audit AS (INSERT INTO audit_events "			\
 	"(action, resource_type, outcome) VALUES ('list', 'patient', 'found')) " \
 	"SELECT " PATIENT_COLS " FROM (SELECT * FROM patients "	\
-	"WHERE user_id = $1 AND deleted_at IS NULL "			\
-	"AND ($2::text IS NULL OR name ILIKE $2) "			\
+	"WHERE user_id = $1 AND deleted_at IS NULL AND "		\
+	FILTERS("7", "8", "9")						\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) p "	\
 	"ORDER BY " order
-#define LIST_ARGS	"UQCDLO"
+#define LIST_ARGS	"UQCDLOQQQ"
 #define LIST_FLAGS	(DB_PER_CALL | DB_READ)
 
 static struct db_stmt list[] = {
-	DB_LIST_BY_ID("patient_list_id", PATIENT_LIST, 6, LIST_FLAGS,
+	DB_LIST_BY_ID("patient_list_id", PATIENT_LIST, 9, LIST_FLAGS,
 	    LIST_ARGS),
 	DB_LIST_BY("patient_list_name", PATIENT_LIST, DB_AFTER_TEXT, "name",
-	    6, LIST_FLAGS, LIST_ARGS),
+	    9, LIST_FLAGS, LIST_ARGS),
 	DB_LIST_BY("patient_list_created", PATIENT_LIST, DB_AFTER_TIME,
-	    "created_at", 6, LIST_FLAGS, LIST_ARGS),
+	    "created_at", 9, LIST_FLAGS, LIST_ARGS),
 	DB_LIST_BY("patient_list_updated", PATIENT_LIST, DB_AFTER_TIME,
-	    "updated_at", 6, LIST_FLAGS, LIST_ARGS),
+	    "updated_at", 9, LIST_FLAGS, LIST_ARGS),
 };
 _Static_assert(DB_NELEMS(list) == PATIENT_SORT__MAX * 2,
     "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "patient_count",
     "SELECT count(*) FROM patients WHERE user_id = $1 "
-    "AND deleted_at IS NULL AND ($2::text IS NULL OR name ILIKE $2)", 2,
-    LIST_FLAGS, "UQ", 0 };
+    "AND deleted_at IS NULL AND " FILTERS("3", "4", "5"), 5,
+    LIST_FLAGS, "UQQQQ", 0 };
 
 /* The column of each sort's cursor key. */
 static const int key_col[PATIENT_SORT__MAX] = {
@@ -55,7 +64,7 @@ static const int key_col[PATIENT_SORT__MAX] = {
 
 const struct db_collection db_patient_list = {
 	&count, list, key_col, PATIENT_SORT__MAX, PATIENT_FILTER__MAX,
-	1u << PATIENT_FILTER_Q, 0,
+	1u << PATIENT_FILTER_Q, 1u << PATIENT_FILTER_NAME, 0,
 };
 
 static struct db_stmt create = { "patient_create",
@@ -163,7 +172,7 @@ static const int history_key[] = { HISTORY_VERSION };
 
 const struct db_collection db_patient_history = {
 	&history_count, history, history_key, DB_NELEMS(history_key), 0, 0,
-	DB_SCOPED,
+	0, DB_SCOPED,
 };
 
 static struct db_stmt version = { "patient_version",

@@ -36,6 +36,9 @@ enum patient_sort {
 
 enum patient_filter {
 	PATIENT_FILTER_Q,	/* part of the name, any case */
+	PATIENT_FILTER_NAME,	/* the start of a word of the name, any case */
+	PATIENT_FILTER_GENDER,	/* exactly */
+	PATIENT_FILTER_ID,	/* one patient */
 	PATIENT_FILTER__MAX
 };
 

@@ -37,6 +37,7 @@ struct args_in {
 	const struct db_versions	*known;
 	const struct page_query		*page;
 	unsigned			 like;
+	unsigned			 prefix;
 };
 
 int64_t
@@ -99,7 +100,8 @@ args(struct db_ctx *ctx, const struct db_stmt *st, const struct args_in *in)
 			if (filter == PAGE_FILTERS_MAX)
 				goto bad;
 			v = q->filters[filter];
-			PUSH(in->like & 1u << filter ? db_like(ctx, v) : v);
+			PUSH(in->like & 1u << filter ? db_like(ctx, v, 1) :
+			    in->prefix & 1u << filter ? db_like(ctx, v, 0) : v);
 			filter++;
 			break;
 		case 'C':
@@ -284,7 +286,8 @@ enum db_status
 db_list(struct db_ctx *ctx, const struct db_collection *c,
     const struct page_query *q, int64_t scope, struct db_page *pg)
 {
-	struct args_in	 in = { .scope = scope, .page = q, .like = c->like };
+	struct args_in	 in = { .scope = scope, .page = q, .like = c->like,
+			    .prefix = c->prefix };
 	struct db_stmt	*stmt;
 	PGresult	*res;
 	enum db_status	 st;
@@ -321,7 +324,8 @@ enum db_status
 db_count(struct db_ctx *ctx, const struct db_collection *c,
     const struct page_query *q, int64_t scope, int64_t *total)
 {
-	struct args_in	 in = { .scope = scope, .page = q, .like = c->like };
+	struct args_in	 in = { .scope = scope, .page = q, .like = c->like,
+			    .prefix = c->prefix };
 	PGresult	*res;
 	enum db_status	 st;
 

@@ -40,7 +40,8 @@ struct db_page {
  * column of the sort's key in a row.  With DB_SCOPED, the collection is
  * that of one record (a patient's doctors), whose absence the statement
  * says with no row at all, and whose empty page with one row of NULLs.
- * like says, bit i, that filter i matches part of a name (ILIKE).
+ * like says, bit i, that filter i matches part of a name (ILIKE), and
+ * prefix that it matches the start of one (its SQL puts a word before).
  */
 #define DB_SCOPED	0x01
 
@@ -51,6 +52,7 @@ struct db_collection {
 	size_t			 nsorts;
 	size_t			 nfilters;
 	unsigned		 like;
+	unsigned		 prefix;
 	unsigned		 flags;
 };
 

@@ -53,6 +53,8 @@ filters_hash(const struct list_spec *spec, const struct page_query *p)
 	size_t		 i;
 
 	for (i = 0; i < spec->nfilters; i++) {
+		if (spec->filters[i].name == NULL)	/* never set */
+			continue;
 		fnv_add(&h, spec->filters[i].name,
 		    strlen(spec->filters[i].name) + 1);
 		if (p->filters[i] == NULL)

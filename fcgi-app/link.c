@@ -30,17 +30,18 @@ buf_urlencode(struct buf *b, const char *s)
 	}
 }
 
-/* Appends "<path?limit=..&sort=..&filters" without the closing '>'. */
+/* Appends "path?limit=..&sort=..&filters[&after=cursor]". */
 static void
-link_base(struct buf *b, const char *path, const struct list_spec *spec,
-    const struct page_query *p)
+url(struct buf *b, const char *path, const struct list_spec *spec,
+    const struct page_query *p, const char *cursor)
 {
 	size_t	 i;
 
-	buf_printf(b, "<%s?limit=%" PRId64, path, p->limit);
+	buf_printf(b, "%s?%s=%" PRId64, path, list_param_name(spec,
+	    LIST_LIMIT), p->limit);
 	if (p->sort != 0 || p->desc != (spec->default_desc != 0))
-		buf_printf(b, "&sort=%s%s", p->desc ? "-" : "",
-		    spec->sorts[p->sort].name);
+		buf_printf(b, "&%s=%s%s", list_param_name(spec, LIST_SORT),
+		    p->desc ? "-" : "", spec->sorts[p->sort].name);
 	for (i = 0; i < spec->nfilters; i++) {
 		if (p->filters[i] == NULL)
 			continue;
@@ -49,6 +50,21 @@ link_base(struct buf *b, const char *path, const struct list_spec *spec,
 		buf_putc(b, '=');
 		buf_urlencode(b, p->filters[i]);
 	}
+	if (cursor != NULL) {
+		buf_printf(b, "&%s=", list_param_name(spec, LIST_AFTER));
+		buf_urlencode(b, cursor);
+	}
+}
+
+char *
+list_url(struct arena *a, const char *path, const struct list_spec *spec,
+    const struct page_query *p, const char *cursor)
+{
+	struct buf	 b;
+
+	buf_init(&b, a, 256);
+	url(&b, path, spec, p, cursor);
+	return b.data;
 }
 
 char *
@@ -59,13 +75,12 @@ list_link(struct arena *a, const char *path, const struct list_spec *spec,
 
 	/* Offset is left out: "first" starts at 0 and "next" uses after. */
 	buf_init(&b, a, 256);
-	link_base(&b, path, spec, p);
+	buf_putc(&b, '<');
+	url(&b, path, spec, p, NULL);
 	buf_puts(&b, ">; rel=\"first\"");
 	if (next_cursor != NULL) {
-		buf_puts(&b, ", ");
-		link_base(&b, path, spec, p);
-		buf_puts(&b, "&after=");
-		buf_urlencode(&b, next_cursor);
+		buf_puts(&b, ", <");
+		url(&b, path, spec, p, next_cursor);
 		buf_puts(&b, ">; rel=\"next\"");
 	}
 	return b.data;

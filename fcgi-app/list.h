@@ -35,10 +35,21 @@ enum filter_type {
 };
 
 struct filter_spec {
-	const char		*name;	/* query parameter: "q", "specialization" */
+	/* The query parameter: "q", "specialization"; NULL when this list
+	 * does not take the filter another list of the same rows does. */
+	const char		*name;
 	enum filter_type	 type;
 	size_t			 maxlen;
 	const char *const	*choices;	/* FILT_ENUM: NULL-terminated */
+};
+
+/* The parameters every list takes, by index into list_spec.params. */
+enum list_param {
+	LIST_LIMIT,
+	LIST_OFFSET,
+	LIST_SORT,
+	LIST_AFTER,
+	LIST__NPARAMS
 };
 
 struct list_spec {
@@ -47,7 +58,19 @@ struct list_spec {
 	int				 default_desc;	/* audit: newest first */
 	const struct filter_spec	*filters;
 	size_t				 nfilters;
+	/*
+	 * The names of enum list_param's parameters when they are not
+	 * limit, offset, sort and after (FHIR's _count, _sort, _cursor);
+	 * a NULL name is not taken.  NULL: those four.
+	 */
+	const char *const		*params;
+	/* More parameters the handler reads itself (NULL-terminated, or
+	 * NULL): the parser lets them by. */
+	const char *const		*passed;
 };
+
+/* The name of parameter i (enum list_param) in spec's lists, or NULL. */
+const char	*list_param_name(const struct list_spec *, int i);
 
 /*
  * Parses query (the raw QUERY_STRING, may be NULL) for a collection.
@@ -73,6 +96,13 @@ char		*list_cursor(struct arena *, const struct list_spec *,
 int		 list_cursor_parse(struct arena *, const char *c, size_t clen,
 		    const struct list_spec *, struct page_query *);
 
+/*
+ * The target of a page of p: path (e.g. "/api/patients") and the query
+ * of p's limit, sort and filters, and of the cursor unless it is NULL.
+ */
+char		*list_url(struct arena *, const char *path,
+		    const struct list_spec *, const struct page_query *,
+		    const char *cursor);
 /*
  * Builds the RFC 8288 Link header value for path (e.g. "/api/patients"):
  * rel="first" always, rel="next" when next_cursor is not NULL.

@@ -26,12 +26,21 @@ enum param {
 	P_SORT,
 	P_AFTER,
 	P_FILTER,	/* P_FILTER + i is spec->filters[i] */
-	P__MAX = P_FILTER + PAGE_FILTERS_MAX,
+	P_PASSED = P_FILTER + PAGE_FILTERS_MAX,	/* the handler's own */
+	P__MAX,
 };
 
-static const char *const param_names[P_FILTER] = {
+static const char *const param_names[LIST__NPARAMS] = {
 	"limit", "offset", "sort", "after",
 };
+_Static_assert((int)P_FILTER == (int)LIST__NPARAMS,
+    "the parameters every list takes, in the order of enum list_param");
+
+const char *
+list_param_name(const struct list_spec *spec, int i)
+{
+	return spec->params != NULL ? spec->params[i] : param_names[i];
+}
 
 /* One known parameter as found in the query. */
 struct slot {
@@ -218,18 +227,25 @@ filter_message(struct arena *a, const struct filter_spec *fs)
 	}
 }
 
-/* Index of the parameter called name, or P__MAX when unknown. */
+/* Index of the parameter called name, P_PASSED for one the handler
+ * reads, or P__MAX when unknown. */
 static int
 param_find(const char *name, const struct list_spec *spec)
 {
-	size_t	 i;
+	const char	*n;
+	size_t		 i;
 
 	for (i = 0; i < P_FILTER; i++)
-		if (strcmp(name, param_names[i]) == 0)
+		if ((n = list_param_name(spec, (int)i)) != NULL &&
+		    strcmp(name, n) == 0)
 			return (int)i;
 	for (i = 0; i < spec->nfilters; i++)
-		if (strcmp(name, spec->filters[i].name) == 0)
+		if (spec->filters[i].name != NULL &&
+		    strcmp(name, spec->filters[i].name) == 0)
 			return P_FILTER + (int)i;
+	for (i = 0; spec->passed != NULL && spec->passed[i] != NULL; i++)
+		if (strcmp(name, spec->passed[i]) == 0)
+			return P_PASSED;
 	return P__MAX;
 }
 
@@ -291,6 +307,8 @@ query_split(struct arena *a, const char *q, const struct list_spec *spec,
 			}
 			continue;
 		}
+		if (k == P_PASSED)
+			continue;
 		sl = &slots[k];
 		if (sl->n++ == 1) {
 			field_error_add(a, errs, name[i], msg_twice);
@@ -340,13 +358,15 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 	sl = &slots[P_LIMIT];
 	if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len, 1,
 	    PAGE_LIMIT_MAX, &p->limit) == -1))
-		value_error(a, errs, &nerr, "limit", sl, arena_printf(a,
+		value_error(a, errs, &nerr, list_param_name(spec, P_LIMIT), sl,
+		    arena_printf(a,
 		    "must be an integer from 1 to %d", PAGE_LIMIT_MAX));
 
 	sl = &slots[P_OFFSET];
 	if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len, 0,
 	    LIST_OFFSET_MAX, &p->offset) == -1))
-		value_error(a, errs, &nerr, "offset", sl, arena_printf(a,
+		value_error(a, errs, &nerr, list_param_name(spec, P_OFFSET),
+		    sl, arena_printf(a,
 		    "must be an integer from 0 to %" PRId32, LIST_OFFSET_MAX));
 
 	/* The cursor is checked against sort and filters, so they go first. */
@@ -355,7 +375,8 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 		keyed_ok = 0;
 	else if (sl->n == 1 && (sl->bad != NULL ||
 	    parse_sort(sl->v, sl->len, spec, p) == -1)) {
-		value_error(a, errs, &nerr, "sort", sl, sort_message(a, spec));
+		value_error(a, errs, &nerr, list_param_name(spec, P_SORT), sl,
+		    sort_message(a, spec));
 		keyed_ok = 0;
 	}
 
@@ -378,10 +399,12 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 	 */
 	sl = &slots[P_AFTER];
 	if (sl->n == 1 && slots[P_OFFSET].n > 0)
-		value_error(a, errs, &nerr, "after", sl, msg_offset);
+		value_error(a, errs, &nerr, list_param_name(spec, P_AFTER), sl,
+		    msg_offset);
 	else if (sl->n == 1 && keyed_ok && (sl->bad != NULL ||
 	    list_cursor_parse(a, sl->v, sl->len, spec, p) == -1))
-		value_error(a, errs, &nerr, "after", sl, msg_cursor);
+		value_error(a, errs, &nerr, list_param_name(spec, P_AFTER), sl,
+		    msg_cursor);
 
 	return nerr > 0 ? -1 : 0;
 }

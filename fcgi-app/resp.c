@@ -16,6 +16,7 @@
 #include "arena.h"
 #include "json.h"
 #include "req.h"
+#include "route.h"
 #include "valid.h"
 
 const char *
@@ -200,6 +201,20 @@ problem_start(struct req *r, int status, const char *detail)
 	resp_header(r, "Content-Type", "application/problem+json");
 }
 
+/* The application's own kind of error body, when it has one for r. */
+static int
+error_body(struct req *r, int status, const char *detail,
+    const struct field_errors *errs)
+{
+	if (app.error_body == NULL)
+		return 0;
+	r->out.len = 0;
+	if (!app.error_body(r, status, detail, errs))
+		return 0;
+	r->status = status;
+	return 1;
+}
+
 int
 problem(struct req *r, int status, const char *fmt, ...)
 {
@@ -212,6 +227,8 @@ problem(struct req *r, int status, const char *fmt, ...)
 		buf_vprintf(&detail, fmt, ap);
 		va_end(ap);
 	}
+	if (error_body(r, status, fmt != NULL ? detail.data : NULL, NULL))
+		return status;
 	problem_start(r, status, fmt != NULL ? detail.data : NULL);
 	buf_putc(&r->out, '}');
 	return status;
@@ -220,10 +237,14 @@ problem(struct req *r, int status, const char *fmt, ...)
 int
 problem_fields(struct req *r, const struct field_errors *errs)
 {
-	size_t	 i;
+	const char	*detail;
+	size_t		 i;
 
-	problem_start(r, 400, errs->n == 1 ? "1 field is invalid" :
-	    arena_printf(r->arena, "%zu fields are invalid", errs->n));
+	detail = errs->n == 1 ? "1 field is invalid" :
+	    arena_printf(r->arena, "%zu fields are invalid", errs->n);
+	if (error_body(r, 400, detail, errs))
+		return 400;
+	problem_start(r, 400, detail);
 	buf_puts(&r->out, ",\"errors\":[");
 	for (i = 0; i < errs->n; i++) {
 		buf_puts(&r->out, i ? ",{" : "{");

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct field_errors;
 struct req;
 
 typedef int	(*handler_fn)(struct req *);
@@ -21,6 +22,7 @@ enum route_auth {
 enum route_body {
 	BODY_NONE,	/* a body, if sent, is not read */
 	BODY_JSON,	/* application/json required (415 otherwise) */
+	BODY_FHIR,	/* application/fhir+json or application/json */
 };
 
 /*
@@ -74,6 +76,13 @@ struct app {
 	 * says, else the status of the answer it set (401).
 	 */
 	int	(*authenticate)(struct req *);
+	/*
+	 * Writes the error body of a request whose API has errors of its
+	 * own kind (FHIR's OperationOutcome) and returns 1, or returns 0
+	 * for a problem document.  errs is NULL but for a 400 of fields.
+	 */
+	int	(*error_body)(struct req *, int status, const char *detail,
+		    const struct field_errors *errs);
 };
 
 extern const struct app		app;

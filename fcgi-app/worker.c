@@ -51,13 +51,13 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-/* "application/json", optionally with parameters such as charset. */
+/* Media type type, optionally with parameters such as charset. */
 static int
-is_json(const char *ct)
+is_type(const char *ct, const char *type)
 {
-	size_t	 n = strlen("application/json");
+	size_t	 n = strlen(type);
 
-	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+	if (ct == NULL || strncasecmp(ct, type, n) != 0)
 		return 0;
 	ct += n;
 	while (*ct == ' ' || *ct == '\t')
@@ -101,6 +101,7 @@ static void
 dispatch(struct req *r, FCGX_Stream *in)
 {
 	const struct route	*rt;
+	const char		*ct;
 	char			 allow[128];
 
 	switch (route_find(app.routes, r->method, r->path, &rt, r->ids, allow,
@@ -123,12 +124,17 @@ dispatch(struct req *r, FCGX_Stream *in)
 	}
 	cors_headers(r, NULL);
 	r->route = rt;
-	if (rt->body == BODY_JSON &&
-	    !is_json(req_param(r, "CONTENT_TYPE"))) {
+	ct = req_param(r, "CONTENT_TYPE");
+	if (rt->body == BODY_JSON && !is_type(ct, "application/json")) {
 		problem(r, 415, "send the body as application/json");
 		return;
 	}
-	if (rt->body == BODY_JSON && read_body(r, in) != 0)
+	if (rt->body == BODY_FHIR && !is_type(ct, "application/fhir+json") &&
+	    !is_type(ct, "application/json")) {
+		problem(r, 415, "send the body as application/fhir+json");
+		return;
+	}
+	if (rt->body != BODY_NONE && read_body(r, in) != 0)
 		return;
 	if (rt->auth == AUTH_USER && app.authenticate(r) != 0)
 		return;

@@ -37,7 +37,7 @@ _Static_assert(NELEMS(filters) == AUDIT_FILTER__MAX,
     "a spec for each filter");
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 1, filters, NELEMS(filters),
+	sorts, NELEMS(sorts), 1, filters, NELEMS(filters), NULL, NULL,
 };
 
 /* Each outcome's HTTP status, as the request that made it was answered. */

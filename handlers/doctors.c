@@ -33,7 +33,7 @@ _Static_assert(NELEMS(filters) == DOCTOR_FILTER__MAX,
     "a spec for each filter");
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 0, filters, NELEMS(filters),
+	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL,
 };
 
 static const struct json_col json[] = { DOCTOR_JSON };

@@ -102,6 +102,16 @@ int	auth_logout(struct req *);
 int	auth_logout_all(struct req *);
 int	auth_password(struct req *);
 
+/* handlers/fhir.c; fhir_error_body() is the app's error_body hook. */
+int	fhir_error_body(struct req *, int status, const char *detail,
+	    const struct field_errors *);
+int	fhir_metadata(struct req *);
+int	fhir_patient_search(struct req *);
+int	fhir_patient_create(struct req *);
+int	fhir_patient_read(struct req *);
+int	fhir_patient_update(struct req *);
+int	fhir_patient_delete(struct req *);
+
 /* handlers/mappings.c */
 int	mapping_create(struct req *);
 int	patient_export(struct req *);

@@ -5,7 +5,7 @@
 #include "patients.h"
 #include "resource.h"
 
-static const char *const genders[] = {
+const char *const patient_genders[] = {
 	"male", "female", "other", "unknown", NULL
 };
 
@@ -13,7 +13,7 @@ static const char *const genders[] = {
 static const struct field_spec fields[] = {
 	{ "name",    F_STRING, 1, 200, F_REQUIRED, NULL },
 	{ "age",     F_INT,    0, 150, F_NULLABLE, NULL },
-	{ "gender",  F_ENUM,   0, 0,   F_NULLABLE, genders },
+	{ "gender",  F_ENUM,   0, 0,   F_NULLABLE, patient_genders },
 	{ "address", F_STRING, 0, 500, F_NULLABLE, NULL },
 };
 _Static_assert(NELEMS(fields) == PATIENT__NFIELDS,
@@ -27,14 +27,13 @@ static const struct sort_spec sorts[] = {
 };
 _Static_assert(NELEMS(sorts) == PATIENT_SORT__MAX, "a spec for each sort");
 
-static const struct filter_spec filters[] = {
+/* FHIR's search (handlers/fhir.c) takes the others. */
+static const struct filter_spec filters[PATIENT_FILTER__MAX] = {
 	[PATIENT_FILTER_Q] = { "q", FILT_TEXT, 200, NULL },
 };
-_Static_assert(NELEMS(filters) == PATIENT_FILTER__MAX,
-    "a spec for each filter");
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 0, filters, NELEMS(filters),
+	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL,
 };
 
 static const struct json_col json[] = {

@@ -62,12 +62,8 @@ reply_failed(struct req *r, const struct resource *res, enum db_status st,
 	return reply_db(r, st, res->name, r->ids[0], NULL);
 }
 
-/*
- * Turns checked fields into a write: a field that was sent is set (to its
- * value or to null); PUT and POST also set what was left out, to null.
- */
-static void
-to_write(struct req *r, const struct resource *res,
+void
+record_write(struct req *r, const struct resource *res,
     const struct field_value *v, int full, struct db_write *w)
 {
 	size_t	 i;
@@ -100,7 +96,7 @@ record_create(struct req *r)
 		return rc;
 	if ((rc = idempotency_begin(r, &key)))
 		return rc;
-	to_write(r, res, v, 1, &w);
+	record_write(r, res, v, 1, &w);
 	if ((st = db_record_create(req_db(r), res->table, &w, &row)) != DB_OK)
 		return reply_db(r, st, res->name, 0, NULL);
 	loc = location(r, res->path, db_cell_int(&row, 0));
@@ -147,7 +143,7 @@ update(struct req *r, enum valid_mode mode)
 
 	if ((rc = body_fields(r, res->fields, res->nfields, mode, v)))
 		return rc;
-	to_write(r, res, v, mode == VALID_CREATE, &w);
+	record_write(r, res, v, mode == VALID_CREATE, &w);
 	versions(r, "HTTP_IF_MATCH", 0, &match);
 	st = db_record_update(req_db(r), res->table, r->ids[0], &w, &match,
 	    &row, &deleted);
@@ -220,6 +216,7 @@ record_restore(struct req *r)
 /* The versions of a record, newest first, paged like any collection. */
 const struct list_spec history_spec = {
 	(const struct sort_spec[]){ { "version", SK_INT } }, 1, 1, NULL, 0,
+	NULL, NULL,
 };
 
 /* GET .../history/:version: one version of the record. */

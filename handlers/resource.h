@@ -56,11 +56,22 @@ struct resource {
 	const struct collection	*history;	/* its versions */
 };
 
+/* FHIR's administrative-gender codes, which patients take too. */
+extern const char *const	patient_genders[];
+
 /* The descriptors, in handlers/<resource>.c. */
 extern const struct resource	patients, doctors;
 extern const struct collection	patient_list, doctor_list, mapping_list,
 				patient_doctor_list, audit_list,
 				patient_history, doctor_history;
+
+/*
+ * Turns checked fields into a write: a field that was sent is set (to its
+ * value or to null); with full (PUT and POST) what was left out is set to
+ * null too.
+ */
+void		record_write(struct req *, const struct resource *,
+		    const struct field_value *, int full, struct db_write *);
 
 /* What a history collection takes (resource.c). */
 extern const struct list_spec	history_spec;

@@ -53,6 +53,14 @@ static const struct route routes[] = {
 
 	{ "GET",    "/api/audit",           collection_get,  AUTH_USER, BODY_NONE, &audit_list },
 
+	/* FHIR R4 (handlers/fhir.c). */
+	{ "GET",    "/fhir/R4/metadata",    fhir_metadata,   AUTH_NONE, BODY_NONE, NULL },
+	{ "GET",    "/fhir/R4/Patient",     fhir_patient_search, AUTH_USER, BODY_NONE, NULL },
+	{ "POST",   "/fhir/R4/Patient",     fhir_patient_create, AUTH_USER, BODY_FHIR, NULL },
+	{ "GET",    "/fhir/R4/Patient/:id", fhir_patient_read, AUTH_USER, BODY_NONE, NULL },
+	{ "PUT",    "/fhir/R4/Patient/:id", fhir_patient_update, AUTH_USER, BODY_FHIR, NULL },
+	{ "DELETE", "/fhir/R4/Patient/:id", fhir_patient_delete, AUTH_USER, BODY_NONE, NULL },
+
 	/* Not under /api: only the internal listener passes these on. */
 	{ "GET",    "/metrics",             metrics_get,     AUTH_NONE, BODY_NONE, NULL },
 	{ "GET",    "/status",              status_get,      AUTH_NONE, BODY_NONE, NULL },
@@ -74,4 +82,5 @@ const struct app app = {
 	.worker_init = app_worker_init,
 	.worker_fini = app_worker_fini,
 	.authenticate = auth_require,
+	.error_body = fhir_error_body,
 };

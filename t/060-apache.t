@@ -217,6 +217,28 @@ is($event ? $event->{clientAddress} : '(no event)', '127.0.0.1',
     '  is audited from the sender\'s address: the header is not believed');
 
 ###############################################################################
+# FHIR R4 (t/100-fhir.t has the rest): routed, and Apache's own errors
+# there are OperationOutcomes.
+
+$r = $t->request(GET => '/fhir/R4/metadata');
+is($r->{status}, 200, 'GET /fhir/R4/metadata through Apache is 200');
+like($r->{body}, qr/"resourceType":"CapabilityStatement"/, '  a CapabilityStatement');
+$r = $t->request(GET => '/fhir/R4/Patient', token => $u->{token},
+    headers => { Accept => 'application/fhir+json' });
+like($r->{body}, qr/"resourceType":"Bundle"/, 'a Patient search through Apache is a Bundle');
+$r = $t->request(POST => '/fhir/R4/Patient', token => $u->{token},
+    headers => { 'Content-Type' => 'application/fhir+json' }, body => 'x' x 70000);
+is($r->{status}, 413, 'a FHIR body over 64 KiB is Apache\'s 413');
+like($r->{headers}{'content-type'} // '', qr{^application/fhir\+json},
+    '  as application/fhir+json');
+like($r->{body}, qr/"resourceType":"OperationOutcome".*"code":"too-long"/,
+    '  an OperationOutcome');
+$r = $t->request(GET => '/fhir/R4/Patient/1/nothing/here');
+like($r->{body}, qr/"resourceType":"OperationOutcome"/,
+    'a FHIR path that is no route is an OperationOutcome too');
+is($t->request(GET => '/fhir/R3/metadata')->{status}, 404, 'only R4 is served');
+
+###############################################################################
 # The internal listener.
 
 my $metrics = HTTP::Tiny->new(timeout => 10);

@@ -55,6 +55,8 @@ my %NOT_THROUGH = (
 	    . 'bad settings',
 	'053-tls'	=> 'HTTPS only: its plain port only redirects there or '
 	    . 'refuses',
+	'100-fhir'	=> 'FHIR R4: its CapabilityStatement describes it, not '
+	    . 'the OpenAPI document',
 	'061-install'	=> 'installation: make install into a DESTDIR',
 	'063-two-pools'	=> 'kills a pool under load',
 	'064-failover'	=> 'kills the primary database under load',
