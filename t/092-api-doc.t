@@ -137,8 +137,9 @@ sub parse_reference {
 		} elsif (($section // '') ne 'Endpoints') {
 			$ref{general} .= "$line\n";
 		}
+		# The FHIR section's table is its own (t/100-fhir.t).
 		if ($line =~ /^\|\s*([A-Z]+)\s*\|\s*(\/\S*)\s*\|\s*(\w+)\s*\|/ &&
-		    $IS_METHOD{lc $1}) {
+		    $IS_METHOD{lc $1} && ($section // '') ne 'FHIR R4') {
 			$ref{table}{"$1 " . oas_path($2)} = $3;
 		}
 	}
