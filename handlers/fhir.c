@@ -214,7 +214,7 @@ fhir_etag(struct req *r, int64_t version)
 	resp_header(r, "ETag", "W/\"%" PRId64 "\"", version);
 }
 
-/* A patient's row as a FHIR Patient. */
+/* A patient's row (enum patient_col) as a FHIR Patient. */
 static void
 patient_resource(struct buf *b, const struct db_row *row)
 {
@@ -274,10 +274,11 @@ fhir_metadata(struct req *r)
 	    "\"resource\":[{\"type\":\"Patient\",\"documentation\":\"The "
 	    "caller's own patients.  A patient's age is the extension "
 	    AGE_URL " (valueInteger, 0 to 150).\",\"versioning\":\"versioned\","
-	    "\"readHistory\":false,\"updateCreate\":false,"
+	    "\"readHistory\":true,\"updateCreate\":false,"
 	    "\"conditionalCreate\":false,\"conditionalUpdate\":false,"
 	    "\"conditionalDelete\":\"not-supported\","
-	    "\"interaction\":[{\"code\":\"read\"},{\"code\":\"update\"},"
+	    "\"interaction\":[{\"code\":\"read\"},{\"code\":\"vread\"},"
+	    "{\"code\":\"history-instance\"},{\"code\":\"update\"},"
 	    "{\"code\":\"delete\"},{\"code\":\"create\"},"
 	    "{\"code\":\"search-type\"}],"
 	    "\"searchParam\":["
@@ -435,6 +436,48 @@ fhir_patient_delete(struct req *r)
 	return reply_empty(r, 204);
 }
 
+/*
+ * Starts a Bundle of type in r->out, up to its entries: the total when
+ * counted (total >= 0), and the links of the page: self, and next with
+ * the cursor after pg while there are more.  bundle_end() closes it.
+ */
+static void
+bundle_begin(struct req *r, const char *type, const char *base,
+    const char *path, const struct list_spec *spec,
+    const struct page_query *q, const struct db_page *pg, int64_t total)
+{
+	const char	*next;
+
+	buf_printf(&r->out, "{\"resourceType\":\"Bundle\",\"type\":\"%s\"",
+	    type);
+	if (total >= 0)
+		buf_printf(&r->out, ",\"total\":%" PRId64, total);
+	buf_puts(&r->out, ",\"link\":[{\"relation\":\"self\",\"url\":");
+	json_cstr(&r->out, arena_printf(r->arena, "%s%s", base,
+	    list_url(r->arena, path, spec, q, NULL)));
+	buf_putc(&r->out, '}');
+	if (pg->has_more) {
+		next = list_cursor(r->arena, spec, q, pg->last_key,
+		    pg->last_id);
+		buf_puts(&r->out, ",{\"relation\":\"next\",\"url\":");
+		json_cstr(&r->out, arena_printf(r->arena, "%s%s", base,
+		    list_url(r->arena, path, spec, q, next)));
+		buf_putc(&r->out, '}');
+	}
+	buf_putc(&r->out, ']');
+	if (pg->n > 0)
+		buf_puts(&r->out, ",\"entry\":[");
+}
+
+static int
+bundle_end(struct req *r, const struct db_page *pg)
+{
+	if (pg->n > 0)
+		buf_putc(&r->out, ']');
+	buf_putc(&r->out, '}');
+	return reply_fhir(r, 200);
+}
+
 /* Search: the JSON API's list with FHIR's names. */
 static const char *const search_params[LIST__NPARAMS] = {
 	[LIST_LIMIT] = "_count", [LIST_SORT] = "_sort",
@@ -466,7 +509,7 @@ fhir_patient_search(struct req *r)
 	struct field_errors	 errs = { NULL, 0, 0 };
 	struct page_query	 q;
 	struct db_page		 pg;
-	const char		*total, *base, *next;
+	const char		*total, *base;
 	int64_t			 count = -1;
 	enum db_status		 st;
 	size_t			 i;
@@ -489,25 +532,8 @@ fhir_patient_search(struct req *r)
 		return reply_db(r, st, NULL, 0, NULL);
 
 	base = base_url(r);
-	buf_puts(&r->out, "{\"resourceType\":\"Bundle\",\"type\":\"searchset\"");
-	if (count >= 0)
-		buf_printf(&r->out, ",\"total\":%" PRId64, count);
-	buf_puts(&r->out, ",\"link\":[{\"relation\":\"self\",\"url\":");
-	json_cstr(&r->out, arena_printf(r->arena, "%s%s", base,
-	    list_url(r->arena, "/Patient", &patient_search_spec, &q, NULL)));
-	buf_putc(&r->out, '}');
-	if (pg.has_more) {
-		next = list_cursor(r->arena, &patient_search_spec, &q,
-		    pg.last_key, pg.last_id);
-		buf_puts(&r->out, ",{\"relation\":\"next\",\"url\":");
-		json_cstr(&r->out, arena_printf(r->arena, "%s%s", base,
-		    list_url(r->arena, "/Patient", &patient_search_spec, &q,
-		    next)));
-		buf_putc(&r->out, '}');
-	}
-	buf_putc(&r->out, ']');
-	if (pg.n > 0)
-		buf_puts(&r->out, ",\"entry\":[");
+	bundle_begin(r, "searchset", base, "/Patient", &patient_search_spec,
+	    &q, &pg, count);
 	for (i = 0; i < pg.n; i++) {
 		buf_puts(&r->out, i > 0 ? ",{\"fullUrl\":" : "{\"fullUrl\":");
 		json_cstr(&r->out, arena_printf(r->arena, "%s/Patient/%s",
@@ -516,8 +542,111 @@ fhir_patient_search(struct req *r)
 		patient_resource(&r->out, &pg.rows[i]);
 		buf_puts(&r->out, ",\"search\":{\"mode\":\"match\"}}");
 	}
-	if (pg.n > 0)
-		buf_putc(&r->out, ']');
-	buf_putc(&r->out, '}');
-	return reply_fhir(r, 200);
+	return bundle_end(r, &pg);
+}
+
+/* A version's row (enum history_col) holds the patient as it was. */
+static const struct db_row *
+version_patient(struct req *r, const struct db_row *row)
+{
+	struct db_row	*p = arena_alloc(r->arena, sizeof(*p));
+
+	p->cell = row->cell + HISTORY_RECORD;
+	return p;
+}
+
+/* vread: GET /Patient/:id/_history/:vid, one version as it was. */
+int
+fhir_patient_vread(struct req *r)
+{
+	struct db_row	 row;
+	enum db_status	 st;
+	int		 rc;
+
+	if ((rc = negotiate(r)))
+		return rc;
+	st = db_record_version(req_db(r), patients.table, r->ids[0],
+	    r->ids[1], &row);
+	if (st == DB_NOTFOUND)
+		return problem(r, 404, "Patient %" PRId64 " has no version %"
+		    PRId64, r->ids[0], r->ids[1]);
+	if (st != DB_OK)
+		return reply_db(r, st, "Patient", r->ids[0], NULL);
+	/* A delete's version: FHIR reads it as gone (410). */
+	if (strcmp(row.cell[HISTORY_OP], "delete") == 0)
+		return problem(r, 410, "version %" PRId64 " of Patient %" PRId64
+		    " is its deletion", r->ids[1], r->ids[0]);
+	return reply_patient(r, 200, version_patient(r, &row));
+}
+
+/* The history's paging: newest first, _count and _cursor. */
+static const char *const history_params[LIST__NPARAMS] = {
+	[LIST_LIMIT] = "_count", [LIST_AFTER] = "_cursor",
+};
+static const char *const history_passed[] = { "_format", NULL };
+
+static const struct list_spec history_search_spec = {
+	(const struct sort_spec[]){ { "_version", SK_INT } }, 1, 1, NULL, 0,
+	history_params, history_passed,
+};
+
+/* How a history Bundle's entry says what the write of a version was. */
+static void
+history_request(struct buf *b, const struct db_row *row)
+{
+	const char	*op = row->cell[HISTORY_OP];
+	const char	*id = row->cell[HISTORY_RECORD + PATIENT_ID];
+
+	if (strcmp(op, "create") == 0)
+		buf_puts(b, ",\"request\":{\"method\":\"POST\","
+		    "\"url\":\"Patient\"},\"response\":{\"status\":\"201\"");
+	else
+		buf_printf(b, ",\"request\":{\"method\":\"%s\","
+		    "\"url\":\"Patient/%s\"},\"response\":{\"status\":\"%s\"",
+		    strcmp(op, "delete") == 0 ? "DELETE" : "PUT", id,
+		    strcmp(op, "delete") == 0 ? "204" : "200");
+	buf_printf(b, ",\"etag\":\"W/\\\"%s\\\"\",\"lastModified\":",
+	    row->cell[HISTORY_VERSION]);
+	json_time(b, db_cell_int(row, HISTORY_AT));
+	buf_putc(b, '}');
+}
+
+/* GET /Patient/:id/_history: its versions, newest first, paged. */
+int
+fhir_patient_history(struct req *r)
+{
+	struct field_errors	 errs = { NULL, 0, 0 };
+	struct page_query	 q;
+	struct db_page		 pg;
+	const char		*base, *path;
+	enum db_status		 st;
+	size_t			 i;
+	int			 rc;
+
+	if ((rc = negotiate(r)))
+		return rc;
+	if (list_parse(r->arena, r->query, &history_search_spec, &q, &errs) ==
+	    -1)
+		return problem_fields(r, &errs);
+	st = db_list(req_db(r), &db_patient_history, &q, r->ids[0], &pg);
+	if (st != DB_OK)
+		return reply_db(r, st, "Patient", r->ids[0], NULL);
+	base = base_url(r);
+	path = arena_printf(r->arena, "/Patient/%" PRId64 "/_history",
+	    r->ids[0]);
+	bundle_begin(r, "history", base, path, &history_search_spec, &q, &pg,
+	    -1);
+	for (i = 0; i < pg.n; i++) {
+		buf_puts(&r->out, i > 0 ? ",{\"fullUrl\":" : "{\"fullUrl\":");
+		json_cstr(&r->out, arena_printf(r->arena, "%s/Patient/%" PRId64,
+		    base, r->ids[0]));
+		if (strcmp(pg.rows[i].cell[HISTORY_OP], "delete") != 0) {
+			buf_puts(&r->out, ",\"resource\":");
+			patient_resource(&r->out, version_patient(r,
+			    &pg.rows[i]));
+		}
+		history_request(&r->out, &pg.rows[i]);
+		buf_putc(&r->out, '}');
+	}
+	return bundle_end(r, &pg);
 }

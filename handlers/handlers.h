@@ -111,6 +111,8 @@ int	fhir_patient_create(struct req *);
 int	fhir_patient_read(struct req *);
 int	fhir_patient_update(struct req *);
 int	fhir_patient_delete(struct req *);
+int	fhir_patient_history(struct req *);
+int	fhir_patient_vread(struct req *);
 
 /* handlers/mappings.c */
 int	mapping_create(struct req *);

@@ -60,6 +60,8 @@ static const struct route routes[] = {
 	{ "GET",    "/fhir/R4/Patient/:id", fhir_patient_read, AUTH_USER, BODY_NONE, NULL },
 	{ "PUT",    "/fhir/R4/Patient/:id", fhir_patient_update, AUTH_USER, BODY_FHIR, NULL },
 	{ "DELETE", "/fhir/R4/Patient/:id", fhir_patient_delete, AUTH_USER, BODY_NONE, NULL },
+	{ "GET",    "/fhir/R4/Patient/:id/_history", fhir_patient_history, AUTH_USER, BODY_NONE, NULL },
+	{ "GET",    "/fhir/R4/Patient/:id/_history/:version", fhir_patient_vread, AUTH_USER, BODY_NONE, NULL },
 
 	/* Not under /api: only the internal listener passes these on. */
 	{ "GET",    "/metrics",             metrics_get,     AUTH_NONE, BODY_NONE, NULL },

@@ -55,7 +55,8 @@ is($cs->{resourceType}, 'CapabilityStatement', '  a CapabilityStatement');
 is($cs->{fhirVersion}, '4.0.1', '  of FHIR 4.0.1');
 my ($patient) = grep { $_->{type} eq 'Patient' } @{ $cs->{rest}[0]{resource} // [] };
 is_deeply([ sort map { $_->{code} } @{ $patient->{interaction} // [] } ],
-    [ qw(create delete read search-type update) ], '  Patient: read, search, create, update, delete');
+    [ qw(create delete history-instance read search-type update vread) ],
+    '  Patient: read, vread, history, search, create, update, delete');
 is_deeply([ sort map { $_->{name} } @{ $patient->{searchParam} // [] } ],
     [ qw(_id gender name) ], '  searched by _id, name and gender');
 like($patient->{documentation} // '', qr/\Q$AGE\E/, '  and it documents the age extension');
@@ -195,9 +196,35 @@ is_outcome(fhir($alice, GET => '/Patient?_cursor=nonsense'), 400, 'invalid', 'a 
 is_outcome(fhir($alice, GET => '/Patient?_total=maybe'), 400, 'invalid', 'a bad _total is 400');
 
 ###############################################################################
+# vread and _history.
+
+$r = fhir($alice, GET => "/Patient/$id/_history/1");
+is($r->{status}, 200, 'GET /Patient/:id/_history/1 is 200 (vread)') or diag(show_response($r));
+is(decoded($r)->{name}[0]{text}, 'Ada Fhir', '  the patient as it was');
+is(decoded($r)->{meta}{versionId}, '1', '  at version 1');
+is($r->{headers}{etag}, 'W/"1"', '  ETag W/"1"');
+is_outcome(fhir($alice, GET => "/Patient/$id/_history/9"), 404, 'not-found', 'a version that is not there is 404');
+is_outcome(fhir($bob, GET => "/Patient/$id/_history/1"), 404, 'not-found', '  as is another user\'s');
+$r = fhir($alice, GET => "/Patient/$id/_history?_count=1");
+is($r->{status}, 200, 'GET /Patient/:id/_history is 200') or diag(show_response($r));
+$b = decoded($r);
+is($b->{type}, 'history', '  a history Bundle');
+is($b->{entry}[0]{resource}{meta}{versionId}, '2', '  newest first');
+is_deeply($b->{entry}[0]{request}, { method => 'PUT', url => "Patient/$id" }, '  its request: the PUT');
+is($b->{entry}[0]{response}{status}, '200', '  and its response');
+my ($hnext) = map { $_->{url} } grep { $_->{relation} eq 'next' } @{ $b->{link} // [] };
+(my $hpath = $hnext // '') =~ s{^https?://[^/]+/fhir/R4}{};
+$b = decoded(fhir($alice, GET => $hpath));
+is_deeply($b->{entry}[0]{request}, { method => 'POST', url => 'Patient' }, '  next: the create');
+ok(!grep({ $_->{relation} eq 'next' } @{ $b->{link} // [] }), '  and the last page');
+
+###############################################################################
 # Delete; the audit trail.
 
 is(fhir($alice, DELETE => "/Patient/$id")->{status}, 204, 'DELETE /Patient/:id is 204');
+$b = decoded(fhir($alice, GET => "/Patient/$id/_history?_count=1"));
+ok(!exists $b->{entry}[0]{resource} && $b->{entry}[0]{request}{method} eq 'DELETE',
+    'its history begins with the delete, without a resource');
 is_outcome(fhir($alice, GET => "/Patient/$id"), 410, 'deleted', 'then it is a 410 OperationOutcome');
 is($t->request(GET => "/api/patients/$id", token => $alice->{token})->{status}, 410,
     '  as in the JSON API');
@@ -205,7 +232,8 @@ is($t->request(GET => "/api/patients/$id", token => $alice->{token})->{status}, 
 $r = $t->request(GET => "/api/audit?resourceType=patient&resourceId=$id&sort=id&limit=50",
     token => $alice->{token});
 is_deeply([ map { $_->{action} } @{ $r->{json} // [] } ],
-    [ qw(create read read read update read read delete read read) ],
+    [ qw(create read read read update read read history history history history delete history
+    read read) ],
     'every FHIR read and write of the patient is in the audit trail, as the JSON API writes them')
     or diag(explain([ map { "$_->{action} $_->{status}" } @{ $r->{json} // [] } ]));
 
