@@ -5,10 +5,13 @@
 # tokens, row-level security and audit trail as the JSON API; content
 # negotiation (JSON only: XML is 406); and every error an OperationOutcome
 # with the status the JSON API gives the same fault, nginx's own included.
+# Every resource and Bundle answered here is then checked against the FHIR
+# R4 definitions by a validator from npm (t/fhir/validate.js).
 
 use strict;
 use warnings;
 
+use File::Temp ();
 use Test::More;
 
 use Medrec::Stack;
@@ -18,12 +21,18 @@ my $t = Medrec::Stack->shared;
 my $FHIR = 'application/fhir+json';
 my $AGE = 'https://medrec.invalid/fhir/StructureDefinition/patient-age';
 
+# Every FHIR resource the service answered, for the validator.
+my @answered;
+
 sub fhir {
 	my ($u, $method, $path, %o) = @_;
 	my %h = (Accept => $FHIR, %{ $o{headers} // {} });
 	$h{'Content-Type'} //= $FHIR if exists $o{json};
-	return $t->request($method, "/fhir/R4$path",
+	my $r = $t->request($method, "/fhir/R4$path",
 	    $u ? (token => $u->{token}) : (), %o, headers => \%h);
+	my $res = eval { JSON::PP->new->decode($r->{body}) };
+	push @answered, $res if ref $res eq 'HASH' && $res->{resourceType};
+	return $r;
 }
 
 # Is $r an OperationOutcome with $status and an issue of code $code?
@@ -236,5 +245,32 @@ is_deeply([ map { $_->{action} } @{ $r->{json} // [] } ],
     read read) ],
     'every FHIR read and write of the patient is in the audit trail, as the JSON API writes them')
     or diag(explain([ map { "$_->{action} $_->{status}" } @{ $r->{json} // [] } ]));
+
+###############################################################################
+# Everything answered above is valid FHIR R4.
+
+my $node_path = Medrec::Stack::npm_tool('fhir');
+my $validate = Medrec::Stack::top() . '/t/fhir/validate.js';
+
+sub validate {
+	my ($resources) = @_;
+	my $f = File::Temp->new(SUFFIX => '.json');
+	print $f JSON::PP->new->encode($resources);
+	close $f;
+	return Medrec::Stack::run_cmd(cmd => [ 'node', $validate, "$f" ],
+	    env => { NODE_PATH => $node_path }, timeout => 120);
+}
+
+my %kinds;
+$kinds{$_->{resourceType}}++ for @answered;
+cmp_ok(scalar @answered, '>=', 40, 'the test kept ' . scalar(@answered)
+    . ' resources: ' . join(', ', map { "$kinds{$_} $_" } sort keys %kinds));
+$r = validate(\@answered);
+is($r->{status}, 0, 'the FHIR validator finds no error in any of them')
+    or diag($r->{out} . $r->{err});
+like($r->{out}, qr/^\d+ resources, 0 invalid$/m, '  it says so');
+$r = validate([ { resourceType => 'Patient', name => [ { text => undef } ] },
+    { resourceType => 'Bundle' } ]);
+like($r->{out}, qr/^2 resources, 2 invalid$/m, 'and it does find errors: a null, a Bundle without its type');
 
 done_testing();
