@@ -57,6 +57,7 @@ my %NOT_THROUGH = (
 	    . 'refuses',
 	'100-fhir'	=> 'FHIR R4: its CapabilityStatement describes it, not '
 	    . 'the OpenAPI document',
+	'101-fhir-client' => 'FHIR R4, through a FHIR client library',
 	'061-install'	=> 'installation: make install into a DESTDIR',
 	'063-two-pools'	=> 'kills a pool under load',
 	'064-failover'	=> 'kills the primary database under load',
