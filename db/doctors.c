@@ -14,32 +14,37 @@
  * sort (or doctors_specialization, whose lower(specialization) the filter
  * repeats), the outer one formats only the rows that survive LIMIT.
  */
+/* The filters, in the order of enum doctor_filter: $1, $2, then name
+ * and id. */
+#define FILTERS(name, id)						\
+	"($1::text IS NULL OR name ILIKE $1) "				\
+	"AND ($2::text IS NULL OR lower(specialization) = lower($2)) "	\
+	"AND ($" name "::text IS NULL OR name ILIKE $" name		\
+	" OR name ILIKE '% ' || $" name ") "				\
+	"AND ($" id "::bigint IS NULL OR id = $" id "::bigint) "
 #define DOCTOR_LIST(after, order)					\
 	"SELECT " DOCTOR_COLS " FROM (SELECT * FROM doctors "		\
-	"WHERE deleted_at IS NULL AND ($1::text IS NULL OR name ILIKE $1) " \
-	"AND ($2::text IS NULL OR lower(specialization) = lower($2)) "	\
+	"WHERE deleted_at IS NULL AND " FILTERS("7", "8")		\
 	"AND " after " ORDER BY " order " LIMIT $5 OFFSET $6) d "	\
 	"ORDER BY " order
-#define LIST_ARGS	"QQCDLO"
+#define LIST_ARGS	"QQCDLOQQ"
 
 static struct db_stmt list[] = {
-	DB_LIST_BY_ID("doctor_list_id", DOCTOR_LIST, 6, DB_PER_CALL,
+	DB_LIST_BY_ID("doctor_list_id", DOCTOR_LIST, 8, DB_PER_CALL,
 	    LIST_ARGS),
-	DB_LIST_BY("doctor_list_name", DOCTOR_LIST, DB_AFTER_TEXT, "name", 6,
+	DB_LIST_BY("doctor_list_name", DOCTOR_LIST, DB_AFTER_TEXT, "name", 8,
 	    DB_PER_CALL, LIST_ARGS),
 	DB_LIST_BY("doctor_list_created", DOCTOR_LIST, DB_AFTER_TIME,
-	    "created_at", 6, DB_PER_CALL, LIST_ARGS),
+	    "created_at", 8, DB_PER_CALL, LIST_ARGS),
 	DB_LIST_BY("doctor_list_updated", DOCTOR_LIST, DB_AFTER_TIME,
-	    "updated_at", 6, DB_PER_CALL, LIST_ARGS),
+	    "updated_at", 8, DB_PER_CALL, LIST_ARGS),
 };
 _Static_assert(DB_NELEMS(list) == DOCTOR_SORT__MAX * 2,
     "two list statements for each sort, in its order");
 
 static struct db_stmt count = { "doctor_count",
-    "SELECT count(*) FROM doctors "
-    "WHERE deleted_at IS NULL AND ($1::text IS NULL OR name ILIKE $1) "
-    "AND ($2::text IS NULL OR lower(specialization) = lower($2))",
-    2, DB_PER_CALL, "QQ", 0 };
+    "SELECT count(*) FROM doctors WHERE deleted_at IS NULL AND "
+    FILTERS("3", "4"), 4, DB_PER_CALL, "QQQQ", 0 };
 
 static const int key_col[DOCTOR_SORT__MAX] = {
 	[DOCTOR_SORT_ID] = DOCTOR_ID,
@@ -51,7 +56,7 @@ static const int key_col[DOCTOR_SORT__MAX] = {
 /* q is part of the name; the specialization is matched whole. */
 const struct db_collection db_doctor_list = {
 	&count, list, key_col, DOCTOR_SORT__MAX, DOCTOR_FILTER__MAX,
-	1u << DOCTOR_FILTER_Q, 0, 0,
+	1u << DOCTOR_FILTER_Q, 1u << DOCTOR_FILTER_NAME, 0,
 };
 
 static struct db_stmt create = { "doctor_create",

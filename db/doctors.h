@@ -35,6 +35,8 @@ enum doctor_sort {
 enum doctor_filter {
 	DOCTOR_FILTER_Q,		/* part of the name, any case */
 	DOCTOR_FILTER_SPECIALIZATION,	/* all of it, any case */
+	DOCTOR_FILTER_NAME,		/* the start of a word of the name */
+	DOCTOR_FILTER_ID,		/* one doctor */
 	DOCTOR_FILTER__MAX
 };
 

@@ -16,7 +16,7 @@
 
 /* At least the route table's rows (handlers/routes.c asserts it); one more
  * slot counts requests that matched no route. */
-#define METRICS_ROUTES		48
+#define METRICS_ROUTES		64
 #define METRICS_STATUSES	19	/* see metrics_statuses[] */
 #define METRICS_BUCKETS		12	/* see metrics_buckets_ms[] */
 #define METRICS_SLOTS		2048	/* workers, old and new generation */

@@ -1,13 +1,11 @@
 /*
- * FHIR R4 under /fhir/R4: the same patients as the JSON API, from the same
- * statements (so the same tokens, row-level security and audit rows), as
- * HL7 FHIR resources.  A Patient is a patient record: its name is
- * name[0].text, its gender the administrative-gender code, its address
- * address[0].text, and its age, which FHIR's Patient lacks, an extension
- * (AGE_URL).  Searches answer a searchset Bundle whose next link carries
- * the JSON API's opaque cursor, so that a deep page costs what the first
- * does.  Errors are OperationOutcomes with the status the JSON API gives
- * the same fault (fhir_error_body, the app's error_body hook).
+ * FHIR R4 under /fhir/R4 (fhir.h): content negotiation, errors as
+ * OperationOutcomes (fhir_error_body, the app's error_body hook), Bundles,
+ * the CapabilityStatement, and the interactions of every type that maps a
+ * record, over the route row's struct fhir_type.  A CareTeam is the
+ * doctors assigned to one patient: it has the patient's id.  Searches
+ * answer Bundles whose next link carries the JSON API's opaque cursor, so
+ * that a deep page costs what the first does.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -16,23 +14,28 @@
 
 #include <cjson/cJSON.h>
 
-#include "conf.h"
+#include "doctors.h"
+#include "fhir.h"
 #include "handlers.h"
 #include "json.h"
 #include "list.h"
-#include "patients.h"
+#include "mappings.h"
 #include "req.h"
 #include "resource.h"
 #include "route.h"
 
-#define FHIR_BASE	"/fhir/R4"
 #define FHIR_TYPE	"application/fhir+json"
 #define FHIR_VERSION	"4.0.1"
-/* The extension that carries a patient's age (the CapabilityStatement
- * documents it). */
-#define AGE_URL		"https://medrec.invalid/fhir/StructureDefinition/patient-age"
 
-/* Is r a request of the FHIR API? */
+/* The type of the route's row, or NULL (metadata, CareTeam, no route). */
+static const struct fhir_type *
+type_of(const struct req *r)
+{
+	return r->route != NULL && r->route->handler != fhir_metadata &&
+	    r->route->handler != fhir_careteam_read &&
+	    r->route->handler != fhir_careteam_search ? r->route->arg : NULL;
+}
+
 static int
 is_fhir(const struct req *r)
 {
@@ -60,21 +63,15 @@ issue_code(int status)
 	}
 }
 
-/* The JSON API's field names as FHIR paths, for the issues of a 400. */
+/* The FHIR path of a JSON API field of type t, or NULL. */
 static const char *
-fhir_path(const char *field)
+fhir_path(const struct fhir_type *t, const char *field)
 {
-	static const struct { const char *field, *path; } paths[] = {
-		{ "name", "Patient.name" },
-		{ "age", "Patient.extension" },
-		{ "gender", "Patient.gender" },
-		{ "address", "Patient.address" },
-	};
 	size_t	 i;
 
-	for (i = 0; field != NULL && i < NELEMS(paths); i++)
-		if (strcmp(field, paths[i].field) == 0)
-			return paths[i].path;
+	for (i = 0; t != NULL && field != NULL && t->paths[i] != NULL; i += 2)
+		if (strcmp(field, t->paths[i]) == 0)
+			return t->paths[i + 1];
 	return NULL;
 }
 
@@ -115,7 +112,7 @@ fhir_error_body(struct req *r, int status, const char *detail,
 		e = &errs->v[i];
 		issue(&r->out, i == 0, status, e->field == NULL ? e->message :
 		    arena_printf(r->arena, "%s %s", e->field, e->message),
-		    fhir_path(e->field));
+		    fhir_path(type_of(r), e->field));
 	}
 	buf_puts(&r->out, "]}");
 	resp_header(r, "Content-Type", "%s", FHIR_TYPE);
@@ -123,8 +120,8 @@ fhir_error_body(struct req *r, int status, const char *detail,
 }
 
 /*
- * The value of query parameter name, percent-decoded, or NULL.  For the
- * parameters the list parser lets by (_format, _total).
+ * The value of query parameter name, percent-decoded, or NULL: for the
+ * parameters the list parser lets by (_format, _total) and CareTeam's.
  */
 static const char *
 query_value(struct req *r, const char *name)
@@ -207,233 +204,31 @@ base_url(struct req *r)
 	    host != NULL ? host : "localhost");
 }
 
-/* A weak ETag, as FHIR's version-aware clients send it back. */
+/* Record row of type t as its FHIR resource. */
 static void
-fhir_etag(struct req *r, int64_t version)
+resource_json(struct buf *b, const struct fhir_type *t,
+    const struct db_row *row)
 {
-	resp_header(r, "ETag", "W/\"%" PRId64 "\"", version);
-}
-
-/* A patient's row (enum patient_col) as a FHIR Patient. */
-static void
-patient_resource(struct buf *b, const struct db_row *row)
-{
-	const char *const	*c = row->cell;
-
-	buf_puts(b, "{\"resourceType\":\"Patient\",\"id\":");
-	json_cstr(b, c[PATIENT_ID]);
+	buf_printf(b, "{\"resourceType\":\"%s\",\"id\":", t->name);
+	json_cstr(b, row->cell[0]);
 	buf_puts(b, ",\"meta\":{\"versionId\":");
-	json_cstr(b, c[PATIENT_VERSION]);
+	json_cstr(b, row->cell[t->res->table->version_col]);
 	buf_puts(b, ",\"lastUpdated\":");
-	json_time(b, db_cell_int(row, PATIENT_UPDATED));
+	json_time(b, db_cell_int(row, t->updated_col));
 	buf_putc(b, '}');
-	if (c[PATIENT_AGE] != NULL)
-		buf_printf(b, ",\"extension\":[{\"url\":\"" AGE_URL "\","
-		    "\"valueInteger\":%s}]", c[PATIENT_AGE]);
-	buf_puts(b, ",\"name\":[{\"text\":");
-	json_cstr(b, c[PATIENT_NAME]);
-	buf_puts(b, "}]");
-	if (c[PATIENT_GENDER] != NULL) {
-		buf_puts(b, ",\"gender\":");
-		json_cstr(b, c[PATIENT_GENDER]);
-	}
-	if (c[PATIENT_ADDRESS] != NULL) {
-		buf_puts(b, ",\"address\":[{\"text\":");
-		json_cstr(b, c[PATIENT_ADDRESS]);
-		buf_puts(b, "}]");
-	}
+	t->members(b, row);
 	buf_putc(b, '}');
 }
 
+/* The resource with its weak ETag, as version-aware clients send it back. */
 static int
-reply_patient(struct req *r, int status, const struct db_row *row)
+reply_resource(struct req *r, int status, const struct fhir_type *t,
+    const struct db_row *row)
 {
-	fhir_etag(r, db_cell_int(row, PATIENT_VERSION));
-	patient_resource(&r->out, row);
+	resp_header(r, "ETag", "W/\"%" PRId64 "\"", db_cell_int(row,
+	    t->res->table->version_col));
+	resource_json(&r->out, t, row);
 	return reply_fhir(r, status);
-}
-
-int
-fhir_metadata(struct req *r)
-{
-	char	 now[32];
-	int	 rc;
-
-	if ((rc = negotiate(r)))
-		return rc;
-	json_time_fmt(now, (int64_t)r->now * 1000000);
-	buf_printf(&r->out, "{\"resourceType\":\"CapabilityStatement\","
-	    "\"status\":\"active\",\"date\":\"%s\",\"kind\":\"instance\","
-	    "\"software\":{\"name\":\"medrec\",\"version\":\"" PACKAGE_VERSION
-	    "\"},\"implementation\":{\"description\":\"medrec healthcare "
-	    "records API\",\"url\":\"%s\"},\"fhirVersion\":\"" FHIR_VERSION
-	    "\",\"format\":[\"json\"],", now, base_url(r));
-	buf_puts(&r->out, "\"rest\":[{\"mode\":\"server\",\"security\":{"
-	    "\"cors\":true,\"description\":\"A Bearer token from POST "
-	    "/api/auth/login (the JSON API) in Authorization.\"},"
-	    "\"resource\":[{\"type\":\"Patient\",\"documentation\":\"The "
-	    "caller's own patients.  A patient's age is the extension "
-	    AGE_URL " (valueInteger, 0 to 150).\",\"versioning\":\"versioned\","
-	    "\"readHistory\":true,\"updateCreate\":false,"
-	    "\"conditionalCreate\":false,\"conditionalUpdate\":false,"
-	    "\"conditionalDelete\":\"not-supported\","
-	    "\"interaction\":[{\"code\":\"read\"},{\"code\":\"vread\"},"
-	    "{\"code\":\"history-instance\"},{\"code\":\"update\"},"
-	    "{\"code\":\"delete\"},{\"code\":\"create\"},"
-	    "{\"code\":\"search-type\"}],"
-	    "\"searchParam\":["
-	    "{\"name\":\"_id\",\"type\":\"token\"},"
-	    "{\"name\":\"name\",\"type\":\"string\",\"documentation\":\"The "
-	    "start of a word of the name, any case.\"},"
-	    "{\"name\":\"gender\",\"type\":\"token\"}]}]}]}");
-	return reply_fhir(r, 200);
-}
-
-/*
- * The FHIR Patient in r's body as the JSON API's body (the same fields,
- * the same checks and messages), into v.  Returns 0, or the status of
- * the 400 it set.  An update names the patient it replaces (id).
- */
-static int
-patient_body(struct req *r, int64_t id, struct field_value *v)
-{
-	cJSON	*in, *flat, *x, *y;
-	char	*text;
-	int	 rc;
-
-	if ((in = cJSON_ParseWithLength(r->body != NULL ? r->body : "",
-	    r->body_len)) == NULL)
-		return problem(r, 400, "the body is not valid JSON in UTF-8");
-	flat = cJSON_CreateObject();
-	rc = 0;
-	x = cJSON_GetObjectItemCaseSensitive(in, "resourceType");
-	if (!cJSON_IsObject(in) || !cJSON_IsString(x) ||
-	    strcmp(x->valuestring, "Patient") != 0) {
-		rc = problem(r, 400, "the body must be a Patient resource "
-		    "(resourceType \"Patient\")");
-		goto out;
-	}
-	x = cJSON_GetObjectItemCaseSensitive(in, "id");
-	if (id != 0 && (!cJSON_IsString(x) || strtoll(x->valuestring, NULL,
-	    10) != id || strspn(x->valuestring, "0123456789") !=
-	    strlen(x->valuestring))) {
-		rc = problem(r, 400, "the Patient's id must be \"%" PRId64
-		    "\", the id in the URL", id);
-		goto out;
-	}
-	/* name[0].text; the JSON API's checks say what is wrong with it. */
-	x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(in, "name"),
-	    0);
-	if ((y = cJSON_GetObjectItemCaseSensitive(x, "text")) != NULL)
-		cJSON_AddItemToObject(flat, "name", cJSON_Duplicate(y, 1));
-	if ((y = cJSON_GetObjectItemCaseSensitive(in, "gender")) != NULL)
-		cJSON_AddItemToObject(flat, "gender", cJSON_Duplicate(y, 1));
-	x = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(in,
-	    "address"), 0);
-	if ((y = cJSON_GetObjectItemCaseSensitive(x, "text")) != NULL)
-		cJSON_AddItemToObject(flat, "address", cJSON_Duplicate(y, 1));
-	cJSON_ArrayForEach(x, cJSON_GetObjectItemCaseSensitive(in,
-	    "extension")) {
-		y = cJSON_GetObjectItemCaseSensitive(x, "url");
-		if (cJSON_IsString(y) && strcmp(y->valuestring, AGE_URL) == 0)
-			cJSON_AddItemToObject(flat, "age", cJSON_Duplicate(
-			    cJSON_GetObjectItemCaseSensitive(x,
-			    "valueInteger"), 1));
-	}
-	if ((text = cJSON_PrintUnformatted(flat)) == NULL) {
-		rc = problem(r, 500, NULL);
-		goto out;
-	}
-	r->body = arena_strdup(r->arena, text);
-	r->body_len = strlen(text);
-	cJSON_free(text);
-	rc = body_fields(r, patients.fields, patients.nfields, VALID_CREATE,
-	    v);
-out:
-	cJSON_Delete(flat);
-	cJSON_Delete(in);
-	return rc;
-}
-
-int
-fhir_patient_read(struct req *r)
-{
-	struct db_versions	 known;
-	struct db_row		 row;
-	enum db_status		 st;
-	int64_t			 version;
-	int			 rc;
-
-	if ((rc = negotiate(r)))
-		return rc;
-	versions(r, "HTTP_IF_NONE_MATCH", 1, &known);
-	st = db_record_get(req_db(r), patients.table, r->ids[0], &known, &row);
-	if (st != DB_OK)
-		return reply_db(r, st, "Patient", r->ids[0], NULL);
-	version = db_cell_int(&row, PATIENT_VERSION);
-	if (known.present && versions_match(&known, version)) {
-		fhir_etag(r, version);
-		return reply_empty(r, 304);
-	}
-	return reply_patient(r, 200, &row);
-}
-
-int
-fhir_patient_create(struct req *r)
-{
-	struct field_value	 v[DB_FIELDS_MAX];
-	struct db_write		 w;
-	struct db_row		 row;
-	enum db_status		 st;
-	int			 rc;
-
-	if ((rc = negotiate(r)) || (rc = patient_body(r, 0, v)))
-		return rc;
-	record_write(r, &patients, v, 1, &w);
-	if ((st = db_record_create(req_db(r), patients.table, &w, &row)) !=
-	    DB_OK)
-		return reply_db(r, st, "Patient", 0, NULL);
-	resp_header(r, "Location", "%s/Patient/%s/_history/%s", base_url(r),
-	    row.cell[PATIENT_ID], row.cell[PATIENT_VERSION]);
-	return reply_patient(r, 201, &row);
-}
-
-/* PUT replaces the patient; If-Match: W/"<version>" makes it safe. */
-int
-fhir_patient_update(struct req *r)
-{
-	struct field_value	 v[DB_FIELDS_MAX];
-	struct db_versions	 match;
-	struct db_write		 w;
-	struct db_row		 row;
-	enum db_status		 st;
-	int64_t			 deleted = 0;
-	int			 rc;
-
-	if ((rc = negotiate(r)) || (rc = patient_body(r, r->ids[0], v)))
-		return rc;
-	record_write(r, &patients, v, 1, &w);
-	versions(r, "HTTP_IF_MATCH", 1, &match);
-	st = db_record_update(req_db(r), patients.table, r->ids[0], &w,
-	    &match, &row, &deleted);
-	if (st != DB_OK)
-		return reply_db(r, st, "Patient", r->ids[0], NULL);
-	return reply_patient(r, 200, &row);
-}
-
-int
-fhir_patient_delete(struct req *r)
-{
-	struct db_versions	 match;
-	enum db_status		 st;
-	int64_t			 deleted = 0;
-
-	versions(r, "HTTP_IF_MATCH", 1, &match);
-	st = db_record_delete(req_db(r), patients.table, r->ids[0], &match,
-	    &deleted);
-	if (st != DB_OK)
-		return reply_db(r, st, "Patient", r->ids[0], NULL);
-	return reply_empty(r, 204);
 }
 
 /*
@@ -456,7 +251,7 @@ bundle_begin(struct req *r, const char *type, const char *base,
 	json_cstr(&r->out, arena_printf(r->arena, "%s%s", base,
 	    list_url(r->arena, path, spec, q, NULL)));
 	buf_putc(&r->out, '}');
-	if (pg->has_more) {
+	if (pg != NULL && pg->has_more) {
 		next = list_cursor(r->arena, spec, q, pg->last_key,
 		    pg->last_id);
 		buf_puts(&r->out, ",{\"relation\":\"next\",\"url\":");
@@ -465,47 +260,197 @@ bundle_begin(struct req *r, const char *type, const char *base,
 		buf_putc(&r->out, '}');
 	}
 	buf_putc(&r->out, ']');
-	if (pg->n > 0)
-		buf_puts(&r->out, ",\"entry\":[");
+}
+
+/* An entry of a Bundle: its fullUrl, then what comes after it. */
+static void
+entry_begin(struct req *r, size_t i, const char *base, const char *name,
+    const char *id)
+{
+	buf_puts(&r->out, i == 0 ? ",\"entry\":[{\"fullUrl\":" :
+	    ",{\"fullUrl\":");
+	json_cstr(&r->out, arena_printf(r->arena, "%s/%s/%s", base, name,
+	    id));
 }
 
 static int
-bundle_end(struct req *r, const struct db_page *pg)
+bundle_end(struct req *r, size_t nentries)
 {
-	if (pg->n > 0)
-		buf_putc(&r->out, ']');
-	buf_putc(&r->out, '}');
+	buf_puts(&r->out, nentries > 0 ? "]}" : "}");
 	return reply_fhir(r, 200);
 }
 
-/* Search: the JSON API's list with FHIR's names. */
-static const char *const search_params[LIST__NPARAMS] = {
-	[LIST_LIMIT] = "_count", [LIST_SORT] = "_sort",
-	[LIST_AFTER] = "_cursor",
-};
-static const char *const passed[] = { "_format", "_total", NULL };
+int
+fhir_metadata(struct req *r)
+{
+	const struct fhir_type *const types[] = { &fhir_patient,
+	    &fhir_practitioner };
+	char	 now[32];
+	size_t	 i;
+	int	 rc;
 
-static const struct sort_spec patient_sorts[PATIENT_SORT__MAX] = {
-	[PATIENT_SORT_ID] = { "_id", SK_INT },
-	[PATIENT_SORT_NAME] = { "name", SK_TEXT },
-	[PATIENT_SORT_CREATED] = { "_created", SK_TIME },
-	[PATIENT_SORT_UPDATED] = { "_lastUpdated", SK_TIME },
-};
+	if ((rc = negotiate(r)))
+		return rc;
+	json_time_fmt(now, (int64_t)r->now * 1000000);
+	buf_printf(&r->out, "{\"resourceType\":\"CapabilityStatement\","
+	    "\"status\":\"active\",\"date\":\"%s\",\"kind\":\"instance\","
+	    "\"software\":{\"name\":\"medrec\",\"version\":\"" PACKAGE_VERSION
+	    "\"},\"implementation\":{\"description\":\"medrec healthcare "
+	    "records API\",\"url\":\"%s\"},\"fhirVersion\":\"" FHIR_VERSION
+	    "\",\"format\":[\"json\"],", now, base_url(r));
+	buf_puts(&r->out, "\"rest\":[{\"mode\":\"server\",\"security\":{"
+	    "\"cors\":true,\"description\":\"A Bearer token from POST "
+	    "/api/auth/login (the JSON API) in Authorization.\"},"
+	    "\"resource\":[");
+	for (i = 0; i < NELEMS(types); i++)
+		buf_printf(&r->out, "{\"type\":\"%s\",%s},", types[i]->name,
+		    types[i]->capability);
+	buf_puts(&r->out, "{\"type\":\"CareTeam\",\"documentation\":\"The "
+	    "doctors assigned to one of the caller's patients (the JSON "
+	    "API's mappings, which assign and unassign them): its id is the "
+	    "patient's.\",\"interaction\":[{\"code\":\"read\"},"
+	    "{\"code\":\"search-type\"}],\"searchParam\":[{\"name\":"
+	    "\"patient\",\"type\":\"reference\"},{\"name\":\"subject\","
+	    "\"type\":\"reference\"}]}]}]}");
+	return reply_fhir(r, 200);
+}
 
-static const struct filter_spec patient_filters[PATIENT_FILTER__MAX] = {
-	[PATIENT_FILTER_NAME] = { "name", FILT_TEXT, 200, NULL },
-	[PATIENT_FILTER_GENDER] = { "gender", FILT_ENUM, 0, patient_genders },
-	[PATIENT_FILTER_ID] = { "_id", FILT_ID, 0, NULL },
-};
+/*
+ * The FHIR resource of type t in r's body as the JSON API's body of its
+ * record (the same checks and messages), into v.  Returns 0, or the
+ * status of the 400 it set.  An update names the record it replaces (id).
+ */
+static int
+body_values(struct req *r, const struct fhir_type *t, int64_t id,
+    struct field_value *v)
+{
+	cJSON	*in, *flat = NULL, *x;
+	char	*text;
+	int	 rc;
 
-static const struct list_spec patient_search_spec = {
-	patient_sorts, NELEMS(patient_sorts), 0, patient_filters,
-	NELEMS(patient_filters), search_params, passed,
-};
+	if ((in = cJSON_ParseWithLength(r->body != NULL ? r->body : "",
+	    r->body_len)) == NULL)
+		return problem(r, 400, "the body is not valid JSON in UTF-8");
+	x = cJSON_GetObjectItemCaseSensitive(in, "resourceType");
+	if (!cJSON_IsObject(in) || !cJSON_IsString(x) ||
+	    strcmp(x->valuestring, t->name) != 0) {
+		rc = problem(r, 400, "the body must be a %s resource "
+		    "(resourceType \"%s\")", t->name, t->name);
+		goto out;
+	}
+	x = cJSON_GetObjectItemCaseSensitive(in, "id");
+	if (id != 0 && (!cJSON_IsString(x) || strspn(x->valuestring,
+	    "0123456789") != strlen(x->valuestring) ||
+	    strtoll(x->valuestring, NULL, 10) != id)) {
+		rc = problem(r, 400, "the %s's id must be \"%" PRId64 "\", "
+		    "the id in the URL", t->name, id);
+		goto out;
+	}
+	flat = cJSON_CreateObject();
+	t->flatten(in, flat);
+	if ((text = cJSON_PrintUnformatted(flat)) == NULL) {
+		rc = problem(r, 500, NULL);
+		goto out;
+	}
+	r->body = arena_strdup(r->arena, text);
+	r->body_len = strlen(text);
+	cJSON_free(text);
+	rc = body_fields(r, t->res->fields, t->res->nfields, VALID_CREATE, v);
+out:
+	cJSON_Delete(flat);
+	cJSON_Delete(in);
+	return rc;
+}
 
 int
-fhir_patient_search(struct req *r)
+fhir_read(struct req *r)
 {
+	const struct fhir_type	*t = r->route->arg;
+	struct db_versions	 known;
+	struct db_row		 row;
+	enum db_status		 st;
+	int64_t			 version;
+	int			 rc;
+
+	if ((rc = negotiate(r)))
+		return rc;
+	versions(r, "HTTP_IF_NONE_MATCH", 1, &known);
+	st = db_record_get(req_db(r), t->res->table, r->ids[0], &known, &row);
+	if (st != DB_OK)
+		return reply_db(r, st, t->name, r->ids[0], NULL);
+	version = db_cell_int(&row, t->res->table->version_col);
+	if (known.present && versions_match(&known, version)) {
+		resp_header(r, "ETag", "W/\"%" PRId64 "\"", version);
+		return reply_empty(r, 304);
+	}
+	return reply_resource(r, 200, t, &row);
+}
+
+int
+fhir_create(struct req *r)
+{
+	const struct fhir_type	*t = r->route->arg;
+	struct field_value	 v[DB_FIELDS_MAX];
+	struct db_write		 w;
+	struct db_row		 row;
+	enum db_status		 st;
+	int			 rc;
+
+	if ((rc = negotiate(r)) || (rc = body_values(r, t, 0, v)))
+		return rc;
+	record_write(r, t->res, v, 1, &w);
+	if ((st = db_record_create(req_db(r), t->res->table, &w, &row)) !=
+	    DB_OK)
+		return reply_db(r, st, t->name, 0, NULL);
+	resp_header(r, "Location", "%s/%s/%s/_history/%s", base_url(r),
+	    t->name, row.cell[0], row.cell[t->res->table->version_col]);
+	return reply_resource(r, 201, t, &row);
+}
+
+/* PUT replaces the record; If-Match: W/"<version>" makes it safe. */
+int
+fhir_update(struct req *r)
+{
+	const struct fhir_type	*t = r->route->arg;
+	struct field_value	 v[DB_FIELDS_MAX];
+	struct db_versions	 match;
+	struct db_write		 w;
+	struct db_row		 row;
+	enum db_status		 st;
+	int64_t			 deleted = 0;
+	int			 rc;
+
+	if ((rc = negotiate(r)) || (rc = body_values(r, t, r->ids[0], v)))
+		return rc;
+	record_write(r, t->res, v, 1, &w);
+	versions(r, "HTTP_IF_MATCH", 1, &match);
+	st = db_record_update(req_db(r), t->res->table, r->ids[0], &w, &match,
+	    &row, &deleted);
+	if (st != DB_OK)
+		return reply_db(r, st, t->name, r->ids[0], NULL);
+	return reply_resource(r, 200, t, &row);
+}
+
+int
+fhir_delete(struct req *r)
+{
+	const struct fhir_type	*t = r->route->arg;
+	struct db_versions	 match;
+	enum db_status		 st;
+	int64_t			 deleted = 0;
+
+	versions(r, "HTTP_IF_MATCH", 1, &match);
+	st = db_record_delete(req_db(r), t->res->table, r->ids[0], &match,
+	    &deleted);
+	if (st != DB_OK)
+		return reply_db(r, st, t->name, r->ids[0], NULL);
+	return reply_empty(r, 204);
+}
+
+int
+fhir_search(struct req *r)
+{
+	const struct fhir_type	*t = r->route->arg;
 	struct field_errors	 errs = { NULL, 0, 0 };
 	struct page_query	 q;
 	struct db_page		 pg;
@@ -517,37 +462,33 @@ fhir_patient_search(struct req *r)
 
 	if ((rc = negotiate(r)))
 		return rc;
-	if (list_parse(r->arena, r->query, &patient_search_spec, &q, &errs) ==
-	    -1)
+	if (list_parse(r->arena, r->query, t->search, &q, &errs) == -1)
 		return problem_fields(r, &errs);
 	total = query_value(r, "_total");
 	if (total != NULL && strcmp(total, "accurate") != 0 &&
 	    strcmp(total, "none") != 0 && strcmp(total, "estimate") != 0)
 		return problem(r, 400, "_total must be one of none, estimate, "
 		    "accurate");
-	st = db_list(req_db(r), &db_patient_list, &q, 0, &pg);
+	st = db_list(req_db(r), t->res->table->list, &q, 0, &pg);
 	if (st == DB_OK && total != NULL && strcmp(total, "accurate") == 0)
-		st = db_count(req_db(r), &db_patient_list, &q, 0, &count);
+		st = db_count(req_db(r), t->res->table->list, &q, 0, &count);
 	if (st != DB_OK)
 		return reply_db(r, st, NULL, 0, NULL);
-
 	base = base_url(r);
-	bundle_begin(r, "searchset", base, "/Patient", &patient_search_spec,
-	    &q, &pg, count);
+	bundle_begin(r, "searchset", base, arena_printf(r->arena, "/%s",
+	    t->name), t->search, &q, &pg, count);
 	for (i = 0; i < pg.n; i++) {
-		buf_puts(&r->out, i > 0 ? ",{\"fullUrl\":" : "{\"fullUrl\":");
-		json_cstr(&r->out, arena_printf(r->arena, "%s/Patient/%s",
-		    base, pg.rows[i].cell[PATIENT_ID]));
+		entry_begin(r, i, base, t->name, pg.rows[i].cell[0]);
 		buf_puts(&r->out, ",\"resource\":");
-		patient_resource(&r->out, &pg.rows[i]);
+		resource_json(&r->out, t, &pg.rows[i]);
 		buf_puts(&r->out, ",\"search\":{\"mode\":\"match\"}}");
 	}
-	return bundle_end(r, &pg);
+	return bundle_end(r, pg.n);
 }
 
-/* A version's row (enum history_col) holds the patient as it was. */
+/* A version's row (enum history_col) holds the record as it was. */
 static const struct db_row *
-version_patient(struct req *r, const struct db_row *row)
+version_record(struct req *r, const struct db_row *row)
 {
 	struct db_row	*p = arena_alloc(r->arena, sizeof(*p));
 
@@ -555,55 +496,55 @@ version_patient(struct req *r, const struct db_row *row)
 	return p;
 }
 
-/* vread: GET /Patient/:id/_history/:vid, one version as it was. */
+/* vread: GET /<type>/:id/_history/:vid, one version as it was. */
 int
-fhir_patient_vread(struct req *r)
+fhir_vread(struct req *r)
 {
-	struct db_row	 row;
-	enum db_status	 st;
-	int		 rc;
+	const struct fhir_type	*t = r->route->arg;
+	struct db_row		 row;
+	enum db_status		 st;
+	int			 rc;
 
 	if ((rc = negotiate(r)))
 		return rc;
-	st = db_record_version(req_db(r), patients.table, r->ids[0],
-	    r->ids[1], &row);
+	st = db_record_version(req_db(r), t->res->table, r->ids[0], r->ids[1],
+	    &row);
 	if (st == DB_NOTFOUND)
-		return problem(r, 404, "Patient %" PRId64 " has no version %"
-		    PRId64, r->ids[0], r->ids[1]);
+		return problem(r, 404, "%s %" PRId64 " has no version %" PRId64,
+		    t->name, r->ids[0], r->ids[1]);
 	if (st != DB_OK)
-		return reply_db(r, st, "Patient", r->ids[0], NULL);
-	/* A delete's version: FHIR reads it as gone (410). */
+		return reply_db(r, st, t->name, r->ids[0], NULL);
+	/* A delete's version: FHIR reads it as gone. */
 	if (strcmp(row.cell[HISTORY_OP], "delete") == 0)
-		return problem(r, 410, "version %" PRId64 " of Patient %" PRId64
-		    " is its deletion", r->ids[1], r->ids[0]);
-	return reply_patient(r, 200, version_patient(r, &row));
+		return problem(r, 410, "version %" PRId64 " of %s %" PRId64
+		    " is its deletion", r->ids[1], t->name, r->ids[0]);
+	return reply_resource(r, 200, t, version_record(r, &row));
 }
 
 /* The history's paging: newest first, _count and _cursor. */
 static const char *const history_params[LIST__NPARAMS] = {
 	[LIST_LIMIT] = "_count", [LIST_AFTER] = "_cursor",
 };
-static const char *const history_passed[] = { "_format", NULL };
 
-static const struct list_spec history_search_spec = {
+static const struct list_spec fhir_history_spec = {
 	(const struct sort_spec[]){ { "_version", SK_INT } }, 1, 1, NULL, 0,
-	history_params, history_passed,
+	history_params, (const char *const[]){ "_format", NULL },
 };
 
 /* How a history Bundle's entry says what the write of a version was. */
 static void
-history_request(struct buf *b, const struct db_row *row)
+history_request(struct buf *b, const char *name, const struct db_row *row)
 {
 	const char	*op = row->cell[HISTORY_OP];
-	const char	*id = row->cell[HISTORY_RECORD + PATIENT_ID];
+	const char	*id = row->cell[HISTORY_RECORD];
 
 	if (strcmp(op, "create") == 0)
-		buf_puts(b, ",\"request\":{\"method\":\"POST\","
-		    "\"url\":\"Patient\"},\"response\":{\"status\":\"201\"");
+		buf_printf(b, ",\"request\":{\"method\":\"POST\",\"url\":"
+		    "\"%s\"},\"response\":{\"status\":\"201\"", name);
 	else
-		buf_printf(b, ",\"request\":{\"method\":\"%s\","
-		    "\"url\":\"Patient/%s\"},\"response\":{\"status\":\"%s\"",
-		    strcmp(op, "delete") == 0 ? "DELETE" : "PUT", id,
+		buf_printf(b, ",\"request\":{\"method\":\"%s\",\"url\":"
+		    "\"%s/%s\"},\"response\":{\"status\":\"%s\"",
+		    strcmp(op, "delete") == 0 ? "DELETE" : "PUT", name, id,
 		    strcmp(op, "delete") == 0 ? "204" : "200");
 	buf_printf(b, ",\"etag\":\"W/\\\"%s\\\"\",\"lastModified\":",
 	    row->cell[HISTORY_VERSION]);
@@ -611,42 +552,151 @@ history_request(struct buf *b, const struct db_row *row)
 	buf_putc(b, '}');
 }
 
-/* GET /Patient/:id/_history: its versions, newest first, paged. */
+/* GET /<type>/:id/_history: its versions, newest first, paged. */
 int
-fhir_patient_history(struct req *r)
+fhir_history(struct req *r)
 {
+	const struct fhir_type	*t = r->route->arg;
 	struct field_errors	 errs = { NULL, 0, 0 };
 	struct page_query	 q;
 	struct db_page		 pg;
-	const char		*base, *path;
+	const char		*base, *id;
 	enum db_status		 st;
 	size_t			 i;
 	int			 rc;
 
 	if ((rc = negotiate(r)))
 		return rc;
-	if (list_parse(r->arena, r->query, &history_search_spec, &q, &errs) ==
-	    -1)
+	if (list_parse(r->arena, r->query, &fhir_history_spec, &q, &errs) == -1)
 		return problem_fields(r, &errs);
-	st = db_list(req_db(r), &db_patient_history, &q, r->ids[0], &pg);
+	st = db_list(req_db(r), t->res->table->history, &q, r->ids[0], &pg);
 	if (st != DB_OK)
-		return reply_db(r, st, "Patient", r->ids[0], NULL);
+		return reply_db(r, st, t->name, r->ids[0], NULL);
 	base = base_url(r);
-	path = arena_printf(r->arena, "/Patient/%" PRId64 "/_history",
-	    r->ids[0]);
-	bundle_begin(r, "history", base, path, &history_search_spec, &q, &pg,
-	    -1);
+	id = arena_printf(r->arena, "%" PRId64, r->ids[0]);
+	bundle_begin(r, "history", base, arena_printf(r->arena,
+	    "/%s/%s/_history", t->name, id), &fhir_history_spec, &q, &pg, -1);
 	for (i = 0; i < pg.n; i++) {
-		buf_puts(&r->out, i > 0 ? ",{\"fullUrl\":" : "{\"fullUrl\":");
-		json_cstr(&r->out, arena_printf(r->arena, "%s/Patient/%" PRId64,
-		    base, r->ids[0]));
+		entry_begin(r, i, base, t->name, id);
 		if (strcmp(pg.rows[i].cell[HISTORY_OP], "delete") != 0) {
 			buf_puts(&r->out, ",\"resource\":");
-			patient_resource(&r->out, version_patient(r,
+			resource_json(&r->out, t, version_record(r,
 			    &pg.rows[i]));
 		}
-		history_request(&r->out, &pg.rows[i]);
+		history_request(&r->out, t->name, &pg.rows[i]);
 		buf_putc(&r->out, '}');
 	}
-	return bundle_end(r, &pg);
+	return bundle_end(r, pg.n);
+}
+
+/*
+ * The CareTeam of patient id into b: every doctor assigned to it, a page
+ * of the JSON API's list at a time.  DB_NOTFOUND when the caller has no
+ * such patient.
+ */
+static enum db_status
+careteam(struct req *r, int64_t id, struct buf *b)
+{
+	struct page_query	 q;
+	struct db_page		 pg;
+	enum db_status		 st;
+	size_t			 i, n = 0;
+
+	memset(&q, 0, sizeof(q));
+	q.limit = PAGE_LIMIT_MAX;
+	buf_printf(b, "{\"resourceType\":\"CareTeam\",\"id\":\"%" PRId64
+	    "\",\"status\":\"active\",\"subject\":{\"reference\":"
+	    "\"Patient/%" PRId64 "\"}", id, id);
+	do {
+		if ((st = db_list(req_db(r), &db_patient_doctors, &q, id,
+		    &pg)) != DB_OK)
+			return st;
+		for (i = 0; i < pg.n; i++, n++) {
+			buf_puts(b, n == 0 ? ",\"participant\":[" : ",");
+			buf_printf(b, "{\"member\":{\"reference\":"
+			    "\"Practitioner/%s\",\"display\":",
+			    pg.rows[i].cell[DOCTOR_ID]);
+			json_cstr(b, pg.rows[i].cell[DOCTOR_NAME]);
+			buf_puts(b, "}}");
+		}
+		q.has_after = 1;
+		q.after_key = pg.last_key;
+		q.after_id = pg.last_id;
+	} while (pg.has_more);
+	buf_puts(b, n > 0 ? "]}" : "}");
+	return DB_OK;
+}
+
+int
+fhir_careteam_read(struct req *r)
+{
+	enum db_status	 st;
+	int		 rc;
+
+	if ((rc = negotiate(r)))
+		return rc;
+	if ((st = careteam(r, r->ids[0], &r->out)) != DB_OK) {
+		r->out.len = 0;
+		return reply_db(r, st, "CareTeam", r->ids[0], NULL);
+	}
+	return reply_fhir(r, 200);
+}
+
+/* GET /CareTeam?patient=<id> or ?subject=Patient/<id>: one or none. */
+int
+fhir_careteam_search(struct req *r)
+{
+	static const char *const names[] = { "patient", "subject", "_format",
+	    NULL };
+	const char	*patient = query_value(r, "patient");
+	const char	*subject = query_value(r, "subject");
+	const char	*q, *end, *v, *base;
+	struct buf	 team;
+	enum db_status	 st;
+	int64_t		 id;
+	size_t		 i, len, n = 1;
+	int		 rc;
+
+	if ((rc = negotiate(r)))
+		return rc;
+	for (q = r->query; q != NULL && *q != '\0'; q = *end ? end + 1 : end) {
+		end = q + strcspn(q, "&");
+		len = strcspn(q, "=&");
+		for (i = 0; names[i] != NULL; i++)
+			if (strlen(names[i]) == len &&
+			    strncmp(q, names[i], len) == 0)
+				break;
+		if (names[i] == NULL && len > 0)
+			return problem(r, 400, "a CareTeam is searched by "
+			    "patient or subject only");
+	}
+	if ((patient == NULL) == (subject == NULL))
+		return problem(r, 400, "search a CareTeam by patient=<id> or "
+		    "subject=Patient/<id>, one of them");
+	v = patient != NULL ? patient : subject;
+	if (strncmp(v, "Patient/", 8) == 0)
+		v += 8;
+	if (valid_id(v, strlen(v), &id) == -1)
+		return problem(r, 400, "%s must name a patient: <id> or "
+		    "Patient/<id>", patient != NULL ? "patient" : "subject");
+	buf_init(&team, r->arena, 512);
+	st = careteam(r, id, &team);
+	if (st == DB_NOTFOUND)	/* not a patient of the caller's */
+		n = 0;
+	else if (st != DB_OK)
+		return reply_db(r, st, NULL, 0, NULL);
+	base = base_url(r);
+	buf_printf(&r->out, "{\"resourceType\":\"Bundle\",\"type\":"
+	    "\"searchset\",\"total\":%zu,\"link\":[{\"relation\":\"self\","
+	    "\"url\":", n);
+	json_cstr(&r->out, arena_printf(r->arena, "%s/CareTeam?patient=%"
+	    PRId64, base, id));
+	buf_puts(&r->out, "}]");
+	if (n > 0) {
+		entry_begin(r, 0, base, "CareTeam", arena_printf(r->arena,
+		    "%" PRId64, id));
+		buf_printf(&r->out, ",\"resource\":%s,\"search\":{\"mode\":"
+		    "\"match\"}}", team.data);
+	}
+	return bundle_end(r, n);
 }

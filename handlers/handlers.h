@@ -106,13 +106,15 @@ int	auth_password(struct req *);
 int	fhir_error_body(struct req *, int status, const char *detail,
 	    const struct field_errors *);
 int	fhir_metadata(struct req *);
-int	fhir_patient_search(struct req *);
-int	fhir_patient_create(struct req *);
-int	fhir_patient_read(struct req *);
-int	fhir_patient_update(struct req *);
-int	fhir_patient_delete(struct req *);
-int	fhir_patient_history(struct req *);
-int	fhir_patient_vread(struct req *);
+int	fhir_search(struct req *);
+int	fhir_create(struct req *);
+int	fhir_read(struct req *);
+int	fhir_update(struct req *);
+int	fhir_delete(struct req *);
+int	fhir_history(struct req *);
+int	fhir_vread(struct req *);
+int	fhir_careteam_search(struct req *);
+int	fhir_careteam_read(struct req *);
 
 /* handlers/mappings.c */
 int	mapping_create(struct req *);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "db.h"
+#include "fhir.h"
 #include "handlers.h"
 #include "metrics.h"
 #include "resource.h"
@@ -53,15 +54,24 @@ static const struct route routes[] = {
 
 	{ "GET",    "/api/audit",           collection_get,  AUTH_USER, BODY_NONE, &audit_list },
 
-	/* FHIR R4 (handlers/fhir.c). */
+	/* FHIR R4 (handlers/fhir.c): the type of each is its arg. */
 	{ "GET",    "/fhir/R4/metadata",    fhir_metadata,   AUTH_NONE, BODY_NONE, NULL },
-	{ "GET",    "/fhir/R4/Patient",     fhir_patient_search, AUTH_USER, BODY_NONE, NULL },
-	{ "POST",   "/fhir/R4/Patient",     fhir_patient_create, AUTH_USER, BODY_FHIR, NULL },
-	{ "GET",    "/fhir/R4/Patient/:id", fhir_patient_read, AUTH_USER, BODY_NONE, NULL },
-	{ "PUT",    "/fhir/R4/Patient/:id", fhir_patient_update, AUTH_USER, BODY_FHIR, NULL },
-	{ "DELETE", "/fhir/R4/Patient/:id", fhir_patient_delete, AUTH_USER, BODY_NONE, NULL },
-	{ "GET",    "/fhir/R4/Patient/:id/_history", fhir_patient_history, AUTH_USER, BODY_NONE, NULL },
-	{ "GET",    "/fhir/R4/Patient/:id/_history/:version", fhir_patient_vread, AUTH_USER, BODY_NONE, NULL },
+	{ "GET",    "/fhir/R4/Patient",     fhir_search,     AUTH_USER, BODY_NONE, &fhir_patient },
+	{ "POST",   "/fhir/R4/Patient",     fhir_create,     AUTH_USER, BODY_FHIR, &fhir_patient },
+	{ "GET",    "/fhir/R4/Patient/:id", fhir_read,       AUTH_USER, BODY_NONE, &fhir_patient },
+	{ "PUT",    "/fhir/R4/Patient/:id", fhir_update,     AUTH_USER, BODY_FHIR, &fhir_patient },
+	{ "DELETE", "/fhir/R4/Patient/:id", fhir_delete,     AUTH_USER, BODY_NONE, &fhir_patient },
+	{ "GET",    "/fhir/R4/Patient/:id/_history", fhir_history, AUTH_USER, BODY_NONE, &fhir_patient },
+	{ "GET",    "/fhir/R4/Patient/:id/_history/:version", fhir_vread, AUTH_USER, BODY_NONE, &fhir_patient },
+	{ "GET",    "/fhir/R4/Practitioner", fhir_search,    AUTH_NONE, BODY_NONE, &fhir_practitioner },
+	{ "POST",   "/fhir/R4/Practitioner", fhir_create,    AUTH_USER, BODY_FHIR, &fhir_practitioner },
+	{ "GET",    "/fhir/R4/Practitioner/:id", fhir_read,  AUTH_NONE, BODY_NONE, &fhir_practitioner },
+	{ "PUT",    "/fhir/R4/Practitioner/:id", fhir_update, AUTH_USER, BODY_FHIR, &fhir_practitioner },
+	{ "DELETE", "/fhir/R4/Practitioner/:id", fhir_delete, AUTH_USER, BODY_NONE, &fhir_practitioner },
+	{ "GET",    "/fhir/R4/Practitioner/:id/_history", fhir_history, AUTH_USER, BODY_NONE, &fhir_practitioner },
+	{ "GET",    "/fhir/R4/Practitioner/:id/_history/:version", fhir_vread, AUTH_USER, BODY_NONE, &fhir_practitioner },
+	{ "GET",    "/fhir/R4/CareTeam",    fhir_careteam_search, AUTH_USER, BODY_NONE, NULL },
+	{ "GET",    "/fhir/R4/CareTeam/:id", fhir_careteam_read, AUTH_USER, BODY_NONE, NULL },
 
 	/* Not under /api: only the internal listener passes these on. */
 	{ "GET",    "/metrics",             metrics_get,     AUTH_NONE, BODY_NONE, NULL },
