@@ -63,6 +63,8 @@ my $cs = decoded($r);
 is($cs->{resourceType}, 'CapabilityStatement', '  a CapabilityStatement');
 is($cs->{fhirVersion}, '4.0.1', '  of FHIR 4.0.1');
 my ($patient) = grep { $_->{type} eq 'Patient' } @{ $cs->{rest}[0]{resource} // [] };
+is_deeply([ sort map { $_->{type} } @{ $cs->{rest}[0]{resource} // [] } ],
+    [ qw(CareTeam Patient Practitioner) ], '  it serves Patient, Practitioner and CareTeam');
 is_deeply([ sort map { $_->{code} } @{ $patient->{interaction} // [] } ],
     [ qw(create delete history-instance read search-type update vread) ],
     '  Patient: read, vread, history, search, create, update, delete');
@@ -245,6 +247,87 @@ is_deeply([ map { $_->{action} } @{ $r->{json} // [] } ],
     read read) ],
     'every FHIR read and write of the patient is in the audit trail, as the JSON API writes them')
     or diag(explain([ map { "$_->{action} $_->{status}" } @{ $r->{json} // [] } ]));
+
+###############################################################################
+# Practitioner: the shared doctors; reads need no token, writes one.
+
+my %dr = (resourceType => 'Practitioner', name => [ { text => 'Dr. Fhir Hale' } ],
+    qualification => [ { code => { text => 'Cardiology' } } ],
+    telecom => [ { system => 'email', value => 'hale@example.org' } ]);
+is_outcome(fhir(undef, POST => '/Practitioner', json => \%dr), 401, 'login',
+    'POST /Practitioner without a token is 401');
+$r = fhir($alice, POST => '/Practitioner', json => \%dr);
+is($r->{status}, 201, 'POST /Practitioner is 201') or diag(show_response($r));
+my $d = decoded($r);
+my $did = $d->{id};
+is($d->{qualification}[0]{code}{text}, 'Cardiology', '  the specialization is qualification[0].code.text');
+is_deeply($d->{telecom}, [ { system => 'email', value => 'hale@example.org' } ],
+    '  the contact info an email telecom');
+$r = $t->request(GET => "/api/doctors/$did");
+is_deeply([ @{ $r->{json} // {} }{qw(name specialization contactInfo)} ],
+    [ 'Dr. Fhir Hale', 'Cardiology', 'hale@example.org' ], 'the JSON API has the same doctor');
+$r = fhir(undef, GET => "/Practitioner/$did");
+is($r->{status}, 200, 'GET /Practitioner/:id needs no token');
+is(decoded($r)->{name}[0]{text}, 'Dr. Fhir Hale', '  the doctor');
+$r = fhir(undef, GET => "/Practitioner?name=fhir&_id=$did");
+is_deeply([ map { $_->{resource}{id} } @{ decoded($r)->{entry} // [] } ], [ "$did" ],
+    'GET /Practitioner?name=...&_id=... needs no token either');
+$r = fhir($alice, PUT => "/Practitioner/$did", json => { %dr, id => "$did",
+    telecom => [ { value => 'room 4' } ] }, headers => { 'If-Match' => 'W/"1"' });
+is($r->{status}, 200, 'PUT /Practitioner/:id with If-Match is 200') or diag(show_response($r));
+is_deeply(decoded($r)->{telecom}, [ { system => 'other', value => 'room 4' } ],
+    '  a contact info that is no email is an "other" telecom');
+$r = fhir($alice, POST => '/Practitioner', json => { resourceType => 'Practitioner',
+    name => [ { text => 'Dr. Nobody' } ] });
+is_outcome($r, 400, 'invalid', 'a Practitioner without a qualification is 400');
+is_deeply([ map { $_->{expression}[0] } @{ decoded($r)->{issue} // [] } ],
+    [ 'Practitioner.qualification' ], '  naming Practitioner.qualification');
+is_outcome(fhir(undef, GET => "/Practitioner/$did/_history"), 401, 'login',
+    'its history needs a token, as a doctor\'s does');
+$r = fhir($alice, GET => "/Practitioner/$did/_history");
+is_deeply([ map { $_->{resource}{meta}{versionId} } @{ decoded($r)->{entry} // [] } ],
+    [ '2', '1' ], '  with one, its two versions');
+is(fhir($alice, GET => "/Practitioner/$did/_history/1")->{status}, 200, '  and vread');
+
+###############################################################################
+# CareTeam: the doctors assigned to a patient.
+
+my $cp = decoded(fhir($alice, POST => '/Patient', json => { resourceType => 'Patient',
+    name => [ { text => 'Team Patient' } ] }))->{id};
+my @team;
+for my $n ('Dr. Team A', 'Dr. Team B') {
+	my $doc = decoded(fhir($alice, POST => '/Practitioner', json => { %dr,
+	    name => [ { text => $n } ] }));
+	push @team, $doc->{id};
+	is($t->request(POST => '/api/mappings', token => $alice->{token},
+	    json => { patientId => 0 + $cp, doctorId => 0 + $doc->{id} })->{status}, 201,
+	    "(assigned $n)");
+}
+$r = fhir($alice, GET => "/CareTeam/$cp");
+is($r->{status}, 200, 'GET /CareTeam/:patient is 200') or diag(show_response($r));
+my $ct = decoded($r);
+is($ct->{subject}{reference}, "Patient/$cp", '  its subject the patient');
+is_deeply([ map { $_->{member}{reference} } @{ $ct->{participant} // [] } ],
+    [ map { "Practitioner/$_" } @team ], '  its participants the assigned doctors');
+is($ct->{participant}[0]{member}{display}, 'Dr. Team A', '  by name');
+for my $q ("patient=$cp", "subject=Patient/$cp") {
+	$b = decoded(fhir($alice, GET => "/CareTeam?$q"));
+	is($b->{total}, 1, "GET /CareTeam?$q finds it");
+	is($b->{entry}[0]{resource}{id}, "$cp", '  the patient\'s');
+}
+is_outcome(fhir($bob, GET => "/CareTeam/$cp"), 404, 'not-found', 'another user\'s is 404');
+is(decoded(fhir($bob, GET => "/CareTeam?patient=$cp"))->{total}, 0, '  and found by no search of theirs');
+$b = decoded(fhir($alice, GET => "/CareTeam/" . decoded(fhir($alice, POST => '/Patient',
+    json => { resourceType => 'Patient', name => [ { text => 'Alone' } ] }))->{id}));
+ok(!exists $b->{participant}, 'a patient with no doctor has a CareTeam without participants');
+is_outcome(fhir($alice, GET => '/CareTeam'), 400, 'invalid', 'a CareTeam search without a patient is 400');
+is_outcome(fhir($alice, GET => '/CareTeam?patient=abc'), 400, 'invalid', '  as is one of no id');
+is_outcome(fhir($alice, GET => "/CareTeam?patient=$cp&status=active"), 400, 'invalid',
+    '  or with another parameter');
+is_outcome(fhir(undef, GET => "/CareTeam/$cp"), 401, 'login', 'a CareTeam needs a token');
+
+is(fhir($alice, DELETE => "/Practitioner/$did")->{status}, 204, 'DELETE /Practitioner/:id is 204');
+is_outcome(fhir(undef, GET => "/Practitioner/$did"), 410, 'deleted', '  then it is 410');
 
 ###############################################################################
 # Everything answered above is valid FHIR R4.
