@@ -21,10 +21,11 @@
 #include "patients.h"
 #include "resource.h"
 
-/* Every search's paging, with FHIR's names; the handler reads these. */
+/* Every search's paging, with FHIR's names (_offset is Medplum's and
+ * HAPI's way to jump to a page); the handler reads the passed ones. */
 static const char *const search_params[LIST__NPARAMS] = {
-	[LIST_LIMIT] = "_count", [LIST_SORT] = "_sort",
-	[LIST_AFTER] = "_cursor",
+	[LIST_LIMIT] = "_count", [LIST_OFFSET] = "_offset",
+	[LIST_SORT] = "_sort", [LIST_AFTER] = "_cursor",
 };
 static const char *const passed[] = { "_format", "_total", NULL };
 

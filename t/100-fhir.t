@@ -202,6 +202,11 @@ is(decoded($r)->{entry}[0]{resource}{name}[0]{text}, 'Fhirsearch Fay', '_sort=-_
 $r = fhir($alice, GET => '/Patient?_count=0');
 is_outcome($r, 400, 'invalid', '_count=0 is 400');
 like($r->{body}, qr/_count must be an integer from 1 to 200/, '  naming _count');
+$r = fhir($alice, GET => '/Patient?name=fhirsearch&_sort=name&_count=2&_offset=3');
+is_deeply([ map { $_->{resource}{name}[0]{text} } @{ decoded($r)->{entry} // [] } ],
+    [ 'Fhirsearch Eve', 'Fhirsearch Fay' ], '_offset jumps to a page');
+is_outcome(fhir($alice, GET => '/Patient?_offset=1&_cursor=x'), 400, 'invalid',
+    '  and cannot be combined with _cursor');
 is_outcome(fhir($alice, GET => '/Patient?birthdate=2000'), 400, 'invalid', 'an unknown parameter is 400');
 is_outcome(fhir($alice, GET => '/Patient?_cursor=nonsense'), 400, 'invalid', 'a bad cursor is 400');
 is_outcome(fhir($alice, GET => '/Patient?_total=maybe'), 400, 'invalid', 'a bad _total is 400');
