@@ -27,20 +27,18 @@
 #define FHIR_TYPE	"application/fhir+json"
 #define FHIR_VERSION	"4.0.1"
 
-/* The type of the route's row, or NULL (metadata, CareTeam, no route). */
-static const struct fhir_type *
-type_of(const struct req *r)
-{
-	return r->route != NULL && r->route->handler != fhir_metadata &&
-	    r->route->handler != fhir_careteam_read &&
-	    r->route->handler != fhir_careteam_search ? r->route->arg : NULL;
-}
-
 static int
 is_fhir(const struct req *r)
 {
 	return strncmp(r->path, FHIR_BASE "/", sizeof(FHIR_BASE)) == 0 ||
 	    strcmp(r->path, FHIR_BASE) == 0;
+}
+
+/* The type of a FHIR route's row, or NULL (metadata, CareTeam, none). */
+static const struct fhir_type *
+type_of(const struct req *r)
+{
+	return r->route != NULL ? r->route->arg : NULL;
 }
 
 /* The OperationOutcome issue code of each status the service answers. */
