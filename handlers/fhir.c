@@ -672,9 +672,9 @@ fhir_careteam_search(struct req *r)
 		return problem(r, 400, "search a CareTeam by patient=<id> or "
 		    "subject=Patient/<id>, one of them");
 	v = patient != NULL ? patient : subject;
-	if (strncmp(v, "Patient/", 8) == 0)
+	if (v != NULL && strncmp(v, "Patient/", 8) == 0)
 		v += 8;
-	if (valid_id(v, strlen(v), &id) == -1)
+	if (v == NULL || valid_id(v, strlen(v), &id) == -1)
 		return problem(r, 400, "%s must name a patient: <id> or "
 		    "Patient/<id>", patient != NULL ? "patient" : "subject");
 	buf_init(&team, r->arena, 512);
