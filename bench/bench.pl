@@ -4,7 +4,7 @@
 # limits of the same machine, in one run, and optionally with other
 # implementations of API.md.  See bench/README.md for what each figure is.
 #
-#	bench/bench.pl [--quick] [--attack | --history] [--scale N]
+#	bench/bench.pl [--quick] [--attack | --history | --fhir] [--scale N]
 #	    [--audit-rows M] [--before REV] [--connections 64] [--runs 3]
 #	    [--duration S] [--warmup S] [--compare [NAME=]URL ...] [--peers]
 #	    [--keep]
@@ -38,6 +38,11 @@
 #    deleted against none; a history page of 100,000 versions against one
 #    of 100; a patient's export against psql's COPY of the same rows; S3
 #    and PATCH against the build before history (--before, built here).
+# 5c. --fhir, alone (after the seed, with the owners of 10,000 and --scale
+#    patients): issue 15's figures, each a ratio of two measurements of the
+#    same run: the FHIR read of a patient against S2, a FHIR search page
+#    through a next link of the big owner against the 10,000 one's, and
+#    worker memory after 1,000 and 100,000 FHIR requests.
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
@@ -78,7 +83,8 @@ my @argv_copy = @ARGV;
 my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
 GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
     'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
-    'results=s', 'attack', 'history', 'audit-rows=i', 'before=s', 'help')
+    'results=s', 'attack', 'history', 'fhir', 'audit-rows=i', 'before=s',
+    'help')
     or usage();
 # --history compares S3 and PATCH with this commit's build: issue 14's
 # parent, the service before history ('none' leaves the figure out).
@@ -90,6 +96,10 @@ die "bench: --attack runs the under-attack scenario alone, on medrec only: "
 die "bench: --history runs issue 14's figures alone, on medrec only: "
     . "leave out --attack, --peers and --compare\n"
     if $opt{history} && ($opt{attack} || $opt{peers} || $opt{compare});
+die "bench: --fhir runs issue 15's figures alone, on medrec only: "
+    . "leave out --attack, --history, --peers and --compare\n"
+    if $opt{fhir} && ($opt{attack} || $opt{history} || $opt{peers}
+    || $opt{compare});
 if ($opt{quick}) {
 	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
 	$opt{duration} //= 3;
@@ -105,7 +115,7 @@ die "bench: --audit-rows must be 0 (no trail figures) or more\n"
 
 sub usage {
 	print STDERR <<'EOF';
-usage: script/bench [--quick] [--attack | --history] [--scale N]
+usage: script/bench [--quick] [--attack | --history | --fhir] [--scale N]
                     [--audit-rows M] [--before REV] [--connections 64]
                     [--runs 3] [--duration 10] [--warmup 5]
                     [--compare [NAME=]URL ...] [--peers] [--keep]
@@ -114,10 +124,13 @@ EOF
 	exit 64;
 }
 
-# Seed sizes.
+# Seed sizes.  --fhir pages through the big owner's list even with
+# --quick, on a small one that checks the plumbing.
+my $scale_given = grep { /^--?scale/ } @argv_copy;
 my %seed = $opt{quick} ? (
 	doctors => 1000, users => 100, per_user => 20, logins => 200,
-	owner => 10_000, big => 0,
+	owner => 10_000,
+	big => $opt{fhir} ? ($scale_given ? $opt{scale} : 20_000) : 0,
     ) : (
 	doctors => 3000, users => 1000, per_user => 20, logins => 2000,
 	owner => 10_000, big => $opt{attack} || $opt{history} ? 0 : $opt{scale},
@@ -127,7 +140,6 @@ my %seed = $opt{quick} ? (
 # versions: the long history (the short one has few_versions); events: the
 # exported patient's audit events; audit_rows: the big trail (S2 and S3
 # against an empty one); purge_rows: the month the purge drops.
-my $scale_given = grep { /^--?scale/ } @argv_copy;
 my %hist = $opt{quick} ? (
 	patients => $scale_given ? $opt{scale} : 20_000, versions => 1000,
 	few_versions => 100, events => 10_000,
@@ -152,7 +164,7 @@ my $pgbin = Medrec::Stack::pgbin();
 my $results_dir = $opt{results} // "$top/bench/results";
 # Only a full run replaces latest.md, which the README quotes.
 my $latest = ($opt{attack} ? 'latest-attack' : $opt{history} ?
-    'latest-history' : 'latest')
+    'latest-history' : $opt{fhir} ? 'latest-fhir' : 'latest')
     . ($opt{quick} ? '-quick' : '') . '.md';
 my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
 
@@ -607,18 +619,37 @@ sub next_link {
 	return $u;
 }
 
-# cursors($base, $token, $rows, $path, $page): "next" links at $CURSORS
-# random depths of a list of $rows rows, through the API's offset (the link
-# itself is whatever the target hands out: a cursor for medrec, an offset
-# for the peers).  The list is /api/patients in pages of $PAGE unless
-# $path and $page say otherwise (a patient's history).
+# fhir_next($response): the path of a FHIR Bundle's next link (an
+# absolute URL: wrk wants the path), or undef.
+sub fhir_next {
+	my ($r) = @_;
+	my ($l) = grep { ($_->{relation} // '') eq 'next' }
+	    @{ ref $r->{json} eq 'HASH' && $r->{json}{link} || [] };
+	return undef unless $l && defined $l->{url};
+	return $l->{url} =~ s{^https?://[^/]+}{}r;
+}
+
+# cursors($base, $token, $rows, $path, $page, $fhir): "next" links at
+# $CURSORS random depths of a list of $rows rows, through the API's offset
+# (the link itself is whatever the target hands out: a cursor for medrec,
+# an offset for the peers).  The list is /api/patients in pages of $PAGE
+# unless $path and $page say otherwise (a patient's history); with $fhir,
+# a FHIR search ($path?_count=$page&_offset=K), whose next link is in the
+# Bundle rather than a Link header.
 sub cursors {
-	my ($base, $token, $rows, $path, $page) = @_;
+	my ($base, $token, $rows, $path, $page, $fhir) = @_;
 	$path //= '/api/patients';
 	$page //= $PAGE;
 	my @depths = map { int(rand($rows - 2 * $page)) } 1 .. $CURSORS;
 	my $links = par_map(4, \@depths, sub {
 		my ($d) = @_;
+		if ($fhir) {
+			my $r = api_ok(200, $base, 'GET',
+			    "$path?_count=$page&_offset=$d", token => $token,
+			    headers => { Accept => 'application/fhir+json' });
+			return fhir_next($r) // die "no next link in the Bundle "
+			    . "at _offset $d: " . substr($r->{body}, 0, 300) . "\n";
+		}
 		my $r = api_ok(200, $base, 'GET',
 		    "$path?limit=$page&offset=$d", token => $token);
 		my $n = next_link($r) // die "no Link rel=next at offset $d: "
@@ -1093,17 +1124,24 @@ sub rss_of_workers {
 	return \%rss;
 }
 
+# memory_step($script, \@args, $what): VmRSS of every worker of a pool
+# that never recycles them (MAX_REQUESTS=0) after 1,000 and 100,000
+# requests of $script (mem.lua's cheap reads unless --fhir says
+# otherwise), recorded in $M{memory} or, for $what, $M{$what}.
 sub memory_step {
+	my ($script, $args, $what) = @_;
+	my $d = $D{medrec};
+	$script //= 'mem.lua';
+	$args //= [ $d->{tokens}, $d->{doctors} ];
 	my @steps = $opt{quick} ? (1000, 10_000) : (1000, 100_000);
 	phase("worker memory after " . join(' and ', @steps)
-	    . ' requests (MAX_REQUESTS=0)');
+	    . " requests of $script (MAX_REQUESTS=0)");
 	pool_restart(MAX_REQUESTS => 0);
-	my $d = $D{medrec};
 	my ($done, %mem) = (0);
 	for my $n (@steps) {
 		my $more = $n - $done;
-		my $r = wrk_once(url => $M{url}, script => 'mem.lua',
-		    args => [ $d->{tokens}, $d->{doctors} ], duration => 600,
+		my $r = wrk_once(url => $M{url}, script => $script,
+		    args => $args, duration => 600,
 		    stop_after => int(($more + $opt{threads} - 1) / $opt{threads}));
 		die "the memory step had $r->{errors} errors ($r->{codes})\n"
 		    if $r->{failed};
@@ -1111,7 +1149,7 @@ sub memory_step {
 		settle();
 		$mem{$n} = { requests => $done, rss => rss_of_workers() };
 	}
-	$M{memory} = { steps => \@steps, %mem };
+	$M{ $what // 'memory' } = { steps => \@steps, %mem };
 	pool_restart();
 }
 
@@ -1591,7 +1629,8 @@ EOF_SQL
 
 # alternate($what, \%a, \%b): two wrk runs of one figure in turn, A, B,
 # A, B, ...: a warm-up of each, then --runs runs of each.  Each hash is
-# wrk_start's arguments plus the name its runs are recorded under.
+# wrk_start's arguments plus the name its runs are recorded under, and
+# their target in the TSV when it is not 'history' (--fhir's are 'fhir').
 sub alternate {
 	my ($what, @pair) = @_;
 	phase($what);
@@ -1600,7 +1639,7 @@ sub alternate {
 		wrk_once(%$_, duration => $opt{warmup}) for @pair;
 	}
 	for my $run (1 .. $opt{runs}) {
-		record($_->{name}, 'history', $run,
+		record($_->{name}, $_->{target} // 'history', $run,
 		    wrk_once(%$_, duration => $opt{duration})) for @pair;
 	}
 }

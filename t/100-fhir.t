@@ -72,6 +72,20 @@ is_deeply([ sort map { $_->{name} } @{ $patient->{searchParam} // [] } ],
     [ qw(_id gender name) ], '  searched by _id, name and gender');
 like($patient->{documentation} // '', qr/\Q$AGE\E/, '  and it documents the age extension');
 
+# The API reference's FHIR table lists the FHIR routes of `medrec
+# --routes`, each with its token: the table is the people's version of
+# the CapabilityStatement.
+sub shape { my ($m, $path) = @_; $path =~ s/\?.*//; $path =~ s/:\w+/:/g; return "$m $path" }
+my $routes = Medrec::Stack::run_cmd(cmd => [ $t->bin // Medrec::Stack::bin_path(), '--routes' ],
+    env => Medrec::Stack::clean_env());
+my %served = map { my @f = split ' '; (shape(@f[0, 1]) => $f[2] eq 'user' ? 'yes' : 'no') }
+    grep { m{ /fhir/} } split /\n/, $routes->{out};
+my ($section) = Medrec::Stack::slurp(Medrec::Stack::top() . '/doc/API.md') =~ /^## FHIR R4\n(.*?)(?=^## |\z)/ms;
+my %documented = map { /^\|\s*([A-Z]+)\s*\|\s*(\S+)\s*\|\s*(\w+)\s*\|/ ? (shape($1, $2) => $3) : () }
+    split /\n/, $section // '';
+cmp_ok(scalar keys %served, '>=', 17, 'medrec --routes has the FHIR routes');
+is_deeply(\%documented, \%served, 'doc/API.md\'s FHIR table lists exactly those routes, each with its token');
+
 ###############################################################################
 # Create, read, update, delete.
 
