@@ -2063,13 +2063,89 @@ sub history_scenarios {
 		[ 'history pages', \&history_versions ],
 		[ 'export and COPY', \&history_export ],
 	);
+	run_figures('--history', \%H, @figures);
+}
+
+# run_figures($mode, \%facts, [ $name, \&figure ], ...): each figure in an
+# eval of its own: one that breaks leaves the others' in the table, a note
+# saying what broke, and $facts->{broken} (exit status 1).
+sub run_figures {
+	my ($mode, $facts, @figures) = @_;
 	for my $f (@figures) {
 		eval { $f->[1]->(); 1 } and next;
 		my $e = $@ =~ s/\s+$//r;
-		say("--history: $f->[0] broke: $e");
-		push @notes, "--history: $f->[0] broke: " . ($e =~ s/\s*\n\s*/ /gr);
-		$H{broken}++;
+		say("$mode: $f->[0] broke: $e");
+		push @notes, "$mode: $f->[0] broke: " . ($e =~ s/\s*\n\s*/ /gr);
+		$facts->{broken}++;
 	}
+}
+
+###############################################################################
+# FHIR R4 (issue 15), --fhir: the FHIR read against S2 and a FHIR search
+# page of the big owner against the 10,000 one's, each pair in turn (A, B,
+# A, B, ...) so that a shared machine's drift falls on both; then worker
+# memory under FHIR requests.  On the seed as it is (the owners of 10,000
+# and of --scale patients, their tokens): nothing else to load.
+
+my %F;			# --fhir's facts for the table: links, broken
+my $FHIR_TYPE = 'application/fhir+json';
+
+# The FHIR read of a patient against S2, the JSON read of the same: s2.lua
+# on the same tokens and ids both times, only the path and the Accept
+# header differ, so that the difference is what FHIR costs.
+sub fhir_read {
+	my $tokens = $D{medrec}{tokens};
+	alternate('S2 and the FHIR read of the same patients, in turn',
+	    { name => 'S2', target => 'fhir', url => $M{url},
+	      script => 's2.lua', args => [ $tokens ] },
+	    { name => 'fhir-read', target => 'fhir', url => $M{url},
+	      script => 's2.lua',
+	      args => [ $tokens, '/fhir/R4/Patient/', $FHIR_TYPE ] });
+}
+
+# fhir_links($n): the file of FHIR next links at random depths of the
+# seed's owner of $n patients, taken once, and that owner's token.
+sub fhir_links {
+	my ($n) = @_;
+	my ($tok) = @{ $D{medrec}{s4}{$n} // die "no owner of $n patients\n" };
+	$F{links}{$n} //= do {
+		phase("taking $CURSORS FHIR next links at random depths of "
+		    . fmt_n($n));
+		links_file("$D{medrec}{dir}/fhir-next-$n", cursors($M{url}, $tok,
+		    $n, '/fhir/R4/Patient', $PAGE, 1));
+	};
+	return ($tok, $F{links}{$n});
+}
+
+# S4 through FHIR: a search page ($PAGE entries) through the Bundle's next
+# link at a random depth, of the owner of --scale patients against the
+# owner of 10,000.  The cursor is the JSON API's, so depth should not cost.
+sub fhir_next_pages {
+	my ($small, $big) = @seed{qw(owner big)};
+	my @pair = map {
+		my ($tok, $file) = fhir_links($_);
+		+{ name => "fhir-next-$_", target => 'fhir', url => $M{url},
+		   script => 's4.lua', args => [ $tok, $file, $FHIR_TYPE ] };
+	} $small, $big;
+	alternate('FHIR search page via next: owners of ' . fmt_n($small)
+	    . ' and ' . fmt_n($big) . ', in turn', @pair);
+}
+
+# Worker memory as the full run measures it, under a round of FHIR
+# requests (lua/fhir-mem.lua) rather than JSON reads.
+sub fhir_memory {
+	my $d = $D{medrec};
+	my ($tok, $file) = fhir_links($seed{owner});
+	memory_step('fhir-mem.lua', [ $d->{tokens}, $d->{doctors}, $tok,
+	    $file ], 'fhir_memory');
+}
+
+sub fhir_scenarios {
+	run_figures('--fhir', \%F,
+		[ 'the FHIR read against S2', \&fhir_read ],
+		[ 'FHIR search pages via next', \&fhir_next_pages ],
+		[ 'worker memory under FHIR requests', \&fhir_memory ],
+	);
 }
 
 ###############################################################################
@@ -2142,7 +2218,7 @@ sub report {
 	summarise();
 	my $m = $S{medrec} // {};
 	my $lim = $S{limit} // {};
-	my @peers = grep { !/^(medrec|limit|attack|history)$/ } sort keys %S;
+	my @peers = grep { !/^(medrec|limit|attack|history|fhir)$/ } sort keys %S;
 	my $big = "S4-$seed{big}";
 	my @misses;
 	my $cmd = join(' ', 'script/bench', @argv_copy);
@@ -2285,33 +2361,11 @@ sub report {
 		}
 	}
 
-	# Memory.
-	if (my $mem = $M{memory}) {
-		my ($s1, $s2) = @{ $mem->{steps} };
-		$md .= sprintf("\n## Worker memory (VmRSS, MAX_REQUESTS=0)\n\n"
-		    . "| worker | after %s requests | after %s requests | "
-		    . "growth |\n|---|--:|--:|--:|\n", fmt_n($mem->{$s1}{requests}),
-		    fmt_n($mem->{$s2}{requests}));
-		my $i = 0;
-		for my $pid (sort { $a <=> $b } keys %{ $mem->{$s2}{rss} }) {
-			my ($x, $y) = ($mem->{$s1}{rss}{$pid},
-			    $mem->{$s2}{rss}{$pid});
-			$i++;
-			my $g = defined $x ? $y - $x : undef;
-			$md .= sprintf("| %d (pid %d) | %s KiB | %s KiB | %s |\n",
-			    $i, $pid, fmt_n($x), fmt_n($y),
-			    defined $g ? sprintf('%+d KiB', $g) : 'new worker');
-			push @misses, "worker $pid: $y KiB after "
-			    . fmt_n($mem->{$s2}{requests}) . ' requests, target '
-			    . '≤ 8192 KiB' if $y > 8192;
-			push @misses, "worker $pid grew by $g KiB, target ≤ 256 KiB"
-			    if defined $g && $g > 256;
-			push @misses, "worker $pid was replaced during the memory "
-			    . 'step' unless defined $x;
-		}
-	}
+	$md .= memory_table($M{memory}, '## Worker memory (VmRSS, '
+	    . 'MAX_REQUESTS=0)', \@misses);
 	$md .= attack_table(\@misses);
 	$md .= history_table(\@misses);
+	$md .= fhir_table(\@misses);
 	$md .= "\n## Targets missed\n\n" . (@misses ?
 	    join('', map { "- $_\n" } @misses) : "None.\n");
 	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
@@ -2479,24 +2533,7 @@ sub history_table {
 		[ 'history-many', sub { "history page ($HIST_PAGE) via next, "
 		    . fmt_n($H{versions}{many}) . ' versions' } ],
 	);
-	my @have = grep { $h->{ $_->[0] } } @order;
-	$md .= "| wrk scenario | req/s | p50 ms | p99 ms | errors |\n"
-	    . "|---|--:|--:|--:|--:|\n" if @have;
-	for my $o (@have) {
-		my $s = $h->{ $o->[0] };
-		my $label = $o->[1]->();
-		if ($s->{failed}) {
-			$md .= "| $label | **FAILED** | | | $s->{errors} |\n";
-			push @$misses, "$label FAILED (more than 1% errors)";
-			next;
-		}
-		$md .= "| $label | " . join(' | ', fmt_n($s->{rps},
-		    $s->{rps} < 100 ? 1 : 0), fmt_ms($s->{p50}), fmt_ms($s->{p99}),
-		    $s->{errors} . ($s->{ok} < $s->{runs} ?
-		    " ($s->{ok}/$s->{runs} runs ok)" : '')) . " |\n";
-		push @$misses, "$label: $s->{errors} errors (target 0)"
-		    if $s->{errors};
-	}
+	$md .= wrk_rows($h, \@order, $misses);
 	if (my $e = $H{export}) {
 		$md .= "\n| a patient's " . fmt_n($e->{events}) . " audit "
 		    . "events, read whole | bytes | seconds (median) | MB/s "
@@ -2514,20 +2551,7 @@ sub history_table {
 
 	# The figures against their targets.
 	my @fig;
-	my $pair = sub {
-		my ($label, $a, $b, $min) = @_;
-		my ($x, $y) = ($h->{$a}, $h->{$b});
-		return unless $x && $y;
-		if ($x->{failed} || $y->{failed}) {
-			push @fig, "| $label | FAILED | ≥ $min: **missed** |";
-			return;
-		}
-		my $r = ratio($x->{rps}, $y->{rps});
-		push @fig, sprintf('| %s | %.2f × | ≥ %.2f: %s |', $label, $r, $min,
-		    $r >= $min ? 'met' : '**missed**');
-		push @$misses, sprintf('%s: %.2f ×, target ≥ %.2f', $label, $r,
-		    $min) if $r < $min;
-	};
+	my $pair = sub { push @fig, pair_figure($h, $misses, @_) };
 	my $m = fmt_n($H{trail}{big_rows});
 	$pair->("S3: this build / $B{rev}", 'S3-now', 'S3-before', 0.85);
 	$pair->("PATCH: this build / $B{rev}", 'PATCH-now', 'PATCH-before',
@@ -2564,6 +2588,130 @@ sub history_table {
 	$md .= "\n| figure | measured | target |\n|---|---|---|\n"
 	    . join('', map { "$_\n" } @fig) if @fig;
 	$md .= "\n" . join('', map { "- $_\n" } @{ $H{notes} }) if $H{notes};
+	return $md;
+}
+
+# wrk_rows(\%summary, [ [ scenario, label or sub giving it ], ... ],
+# \@misses): the rows of a table of wrk scenarios, those of the list that
+# ran, in its order; misses for errors pushed onto @$misses.
+sub wrk_rows {
+	my ($h, $order, $misses) = @_;
+	my @have = grep { $h->{ $_->[0] } } @$order;
+	return '' unless @have;
+	my $md = "| wrk scenario | req/s | p50 ms | p99 ms | errors |\n"
+	    . "|---|--:|--:|--:|--:|\n";
+	for my $o (@have) {
+		my $s = $h->{ $o->[0] };
+		my $label = ref $o->[1] ? $o->[1]->() : $o->[1];
+		if ($s->{failed}) {
+			$md .= "| $label | **FAILED** | | | $s->{errors} |\n";
+			push @$misses, "$label FAILED (more than 1% errors)";
+			next;
+		}
+		$md .= "| $label | " . join(' | ', fmt_n($s->{rps},
+		    $s->{rps} < 100 ? 1 : 0), fmt_ms($s->{p50}), fmt_ms($s->{p99}),
+		    $s->{errors} . ($s->{ok} < $s->{runs} ?
+		    " ($s->{ok}/$s->{runs} runs ok)" : '')) . " |\n";
+		push @$misses, "$label: $s->{errors} errors (target 0)"
+		    if $s->{errors};
+	}
+	return $md;
+}
+
+# pair_figure(\%summary, \@misses, $label, $a, $b, $min): the row of a
+# figures table for the ratio of scenario $a's req/s to $b's against the
+# target ≥ $min, its miss pushed onto @$misses; nothing when either did not
+# run.  (A side that FAILED is already a miss of wrk_rows.)
+sub pair_figure {
+	my ($h, $misses, $label, $a, $b, $min) = @_;
+	my ($x, $y) = ($h->{$a}, $h->{$b});
+	return () unless $x && $y;
+	return "| $label | FAILED | ≥ $min: **missed** |"
+	    if $x->{failed} || $y->{failed};
+	my $r = ratio($x->{rps}, $y->{rps});
+	push @$misses, sprintf('%s: %.2f ×, target ≥ %.2f', $label, $r,
+	    $min) if $r < $min;
+	return sprintf('| %s | %.2f × | ≥ %.2f: %s |', $label, $r, $min,
+	    $r >= $min ? 'met' : '**missed**');
+}
+
+# memory_table($mem, $heading, \@misses, $who): the table of each worker's
+# VmRSS after the memory step's two counts of requests ($M{memory} or
+# $M{fhir_memory}); misses, named with $who when given, pushed onto
+# @$misses: over 8 MiB, grown by more than 256 KiB, or replaced.
+sub memory_table {
+	my ($mem, $heading, $misses, $who) = @_;
+	return '' unless $mem;
+	$who = defined $who ? "$who: " : '';
+	my ($s1, $s2) = @{ $mem->{steps} };
+	my $md = sprintf("\n%s\n\n| worker | after %s requests | after %s "
+	    . "requests | growth |\n|---|--:|--:|--:|\n", $heading,
+	    fmt_n($mem->{$s1}{requests}), fmt_n($mem->{$s2}{requests}));
+	my $i = 0;
+	for my $pid (sort { $a <=> $b } keys %{ $mem->{$s2}{rss} }) {
+		my ($x, $y) = ($mem->{$s1}{rss}{$pid}, $mem->{$s2}{rss}{$pid});
+		$i++;
+		my $g = defined $x ? $y - $x : undef;
+		$md .= sprintf("| %d (pid %d) | %s KiB | %s KiB | %s |\n",
+		    $i, $pid, fmt_n($x), fmt_n($y),
+		    defined $g ? sprintf('%+d KiB', $g) : 'new worker');
+		push @$misses, "${who}worker $pid: $y KiB after "
+		    . fmt_n($mem->{$s2}{requests}) . ' requests, target '
+		    . '≤ 8192 KiB' if $y > 8192;
+		push @$misses, "${who}worker $pid grew by $g KiB, target "
+		    . '≤ 256 KiB' if defined $g && $g > 256;
+		push @$misses, "${who}worker $pid was replaced during the "
+		    . 'memory step' unless defined $x;
+	}
+	return $md;
+}
+
+# The --fhir section, and its misses pushed onto @$misses.
+sub fhir_table {
+	my ($misses) = @_;
+	my $f = $S{fhir} // {};
+	my $mem = $M{fhir_memory};
+	return '' unless %$f || $mem;
+	my ($small, $big) = map { fmt_n($_) } @seed{qw(owner big)};
+	my $md = "\n## FHIR R4 (issue 15)\n\nEach ratio is of two "
+	    . "measurements in this run; pairs of wrk runs went in turn (A, B, "
+	    . "A, B, ...), req/s are medians of $opt{runs} run"
+	    . ($opt{runs} > 1 ? 's' : '') . " of $opt{duration} s. S2 and the "
+	    . "FHIR read take the same tokens and patient ids (`s2.lua`); the "
+	    . "search pages are the Bundle's `next` links after `GET "
+	    . "/fhir/R4/Patient?_count=$PAGE&_offset=K` at $CURSORS random "
+	    . "depths K (`s4.lua`).\n\n";
+	$md .= wrk_rows($f, [
+		[ 'S2', 'S2 patient by id, `GET /api/patients/:id`' ],
+		[ 'fhir-read', 'FHIR Patient read, `GET /fhir/R4/Patient/:id`' ],
+		[ "fhir-next-$seed{owner}", "FHIR search page ($PAGE) via next, "
+		    . "owner of $small" ],
+		[ "fhir-next-$seed{big}", "FHIR search page ($PAGE) via next, "
+		    . "owner of $big" ],
+	], $misses);
+	my @fig = (pair_figure($f, $misses, 'FHIR Patient read / S2',
+	    'fhir-read', 'S2', 0.90),
+	    pair_figure($f, $misses, "FHIR search page via next: owner of "
+	    . "$big / owner of $small", "fhir-next-$seed{big}",
+	    "fhir-next-$seed{owner}", 0.90));
+	if ($mem) {
+		# The figure is the largest worker (memory_table has each, and
+		# pushes the misses).
+		my $last = $mem->{ $mem->{steps}[1] };
+		my ($top) = sort { $b <=> $a } values %{ $last->{rss} };
+		push @fig, sprintf('| worker RSS after %s FHIR requests (the '
+		    . 'largest of %d workers) | %s KiB | ≤ 8,192 KiB: %s |',
+		    fmt_n($last->{requests}), scalar(keys %{ $last->{rss} }),
+		    fmt_n($top), $top <= 8192 ? 'met' : '**missed**');
+	}
+	$md .= "\n| figure | measured | target |\n|---|---|---|\n"
+	    . join('', map { "$_\n" } @fig) if @fig;
+	$md .= memory_table($mem, '### Worker memory under FHIR requests '
+	    . '(VmRSS, MAX_REQUESTS=0)', $misses, 'FHIR');
+	$md .= "\nThe FHIR requests (`lua/fhir-mem.lua`), in a round of ten: "
+	    . "three Patient reads, a search's first page, a search by name, a "
+	    . "page through a next link, a Practitioner read and search, a "
+	    . "CareTeam and the CapabilityStatement.\n" if $mem;
 	return $md;
 }
 
@@ -2658,11 +2806,13 @@ my $ok = eval {
 	phase("seeding");
 	seed_medrec();
 	# --attack: the under-attack scenario alone; --history: issue 14's
-	# figures alone.
+	# figures alone; --fhir: issue 15's.
 	if ($opt{attack}) {
 		attack_scenario();
 	} elsif ($opt{history}) {
 		history_scenarios();
+	} elsif ($opt{fhir}) {
+		fhir_scenarios();
 	} else {
 		all_scenarios();
 	}
@@ -2687,11 +2837,11 @@ my $ok = eval {
 	$failed_plumbing = 0;
 	# The under-attack scenario's S2 runs are medrec scenarios too.
 	$exit = (grep { $_->{failed} } values(%{ $S{medrec} // {} }),
-	    values(%{ $S{history} // {} }),
+	    values(%{ $S{history} // {} }), values(%{ $S{fhir} // {} }),
 	    map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
-	# A --history figure that broke is plumbing, though the others made
-	# the table.
-	$exit = 1 if $H{broken};
+	# A --history or --fhir figure that broke is plumbing, though the
+	# others made the table.
+	$exit = 1 if $H{broken} || $F{broken};
 	1;
 };
 my $err = $@;

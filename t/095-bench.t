@@ -3,8 +3,9 @@
 # (1 s per scenario, 16 connections) sets up its own throw-away stack, runs
 # every limit and scenario against this build's binary (MEDREC_BIN), and
 # writes the TSV of every run and the Markdown table; then --history --quick
-# (issue 14's figures on small sizes, about 40 s).  How fast anything is
-# is the benchmark's business; here only that each piece ran and reported.
+# (issue 14's figures on small sizes, about 40 s) and --fhir --quick (issue
+# 15's, about 40 s).  How fast anything is is the benchmark's business;
+# here only that each piece ran and reported.
 
 use strict;
 use warnings;
@@ -90,5 +91,33 @@ like($hmd, qr/^\| bytes per audit row [^|]* \| \d+ \| ≤ 150: /m,
     'bytes per audit row');
 like($hmd, qr/^\| purge of a month of 50,000 audit rows: `medrec --purge`[^|]* \| [\d.]+ s \| < 1 s: /m,
     'the purge of a month, timed');
+
+# --fhir --quick: issue 15's figures on small sizes (an owner of 20,000
+# against one of 10,000, 10,000 FHIR requests for memory; about 40 s): only
+# that each was measured and set against its target.
+my $fout = "$dir/fhir.log";
+$rc = system("script/bench --fhir --quick --no-build --duration 1 "
+    . "--warmup 1 --connections 16 --results $dir/fhir >$fout 2>&1") >> 8;
+is($rc, 0, 'script/bench --fhir --quick exits 0 (every figure measured)')
+    or diag(slurp($fout));
+my $fmd = -f "$dir/fhir/latest-fhir-quick.md"
+    ? slurp("$dir/fhir/latest-fhir-quick.md") : '';
+like($fmd, qr/^## FHIR R4 \(issue 15\)$/m,
+    'latest-fhir-quick.md has the FHIR section');
+for my $s ('S2 patient by id', 'FHIR Patient read',
+    'FHIR search page \(50\) via next, owner of 10,000',
+    'FHIR search page \(50\) via next, owner of 20,000') {
+	like($fmd, qr/^\| $s[^|]* \| [\d,.]+ \| [\d.]+ \| [\d.]+ \| 0 \|/m,
+	    "a figure for $s, with no errors");
+}
+for my $f ('FHIR Patient read / S2',
+    'FHIR search page via next: owner of 20,000 / owner of 10,000') {
+	like($fmd, qr/^\| $f \| [\d.]+ × \| ≥ 0\.90: (met|\*\*missed\*\*) \|$/m,
+	    "a ratio against its target: $f");
+}
+like($fmd, qr/^\| worker RSS after [\d,]+ FHIR requests [^|]* \| [\d,]+ KiB \| ≤ 8,192 KiB: /m,
+    'worker RSS after the FHIR requests, against 8 MiB');
+like($fmd, qr/^\| 1 \(pid \d+\) \| [\d,]+ KiB \| [\d,]+ KiB \| [+-][\d,]+ KiB \|/m,
+    'each worker\'s RSS after two counts of FHIR requests');
 
 done_testing();
