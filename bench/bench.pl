@@ -38,11 +38,12 @@
 #    deleted against none; a history page of 100,000 versions against one
 #    of 100; a patient's export against psql's COPY of the same rows; S3
 #    and PATCH against the build before history (--before, built here).
-# 5c. --fhir, alone (after the seed, with the owners of 10,000 and --scale
-#    patients): issue 15's figures, each a ratio of two measurements of the
-#    same run: the FHIR read of a patient against S2, a FHIR search page
-#    through a next link of the big owner against the 10,000 one's, and
-#    worker memory after 1,000 and 100,000 FHIR requests.
+# 5c. --fhir, alone (after the seed, with owners of 10,000 and --scale
+#    patients, 20,000 with --quick): issue 15's figures, each a ratio of
+#    two measurements of the same run: the FHIR read of a patient against
+#    S2, a FHIR search page through a next link of the big owner against
+#    the 10,000 one's, and worker memory after 1,000 and 100,000 FHIR
+#    requests.
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
