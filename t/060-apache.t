@@ -238,7 +238,8 @@ like($r->{body}, qr/"resourceType":"OperationOutcome".*"code":"too-long"/,
 $r = $t->request(GET => '/fhir/R4/Patient/1/nothing/here', direct => 1);
 like($r->{body}, qr/"resourceType":"OperationOutcome"/,
     'a FHIR path that is no route is an OperationOutcome too');
-is($t->request(GET => '/fhir/R3/metadata')->{status}, 404, 'only R4 is served');
+is($t->request(GET => '/fhir/R3/metadata', direct => 1)->{status}, 404,
+    'only R4 is served');
 
 ###############################################################################
 # The internal listener.
