@@ -67,6 +67,9 @@ struct list_spec {
 	/* More parameters the handler reads itself (NULL-terminated, or
 	 * NULL): the parser lets them by. */
 	const char *const		*passed;
+	/* A limit over PAGE_LIMIT_MAX is PAGE_LIMIT_MAX, not an error:
+	 * FHIR's _count asks for at most so many. */
+	int				 clamp_limit;
 };
 
 /* The name of parameter i (enum list_param) in spec's lists, or NULL. */

@@ -356,8 +356,12 @@ list_parse(struct arena *a, const char *query, const struct list_spec *spec,
 	query_split(a, query, spec, slots, errs, &nerr);
 
 	sl = &slots[P_LIMIT];
-	if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len, 1,
-	    PAGE_LIMIT_MAX, &p->limit) == -1))
+	if (sl->n == 1 && spec->clamp_limit && sl->bad == NULL &&
+	    parse_range(sl->v, sl->len, 1, INT32_MAX, &p->limit) == 0 &&
+	    p->limit > PAGE_LIMIT_MAX)
+		p->limit = PAGE_LIMIT_MAX;
+	else if (sl->n == 1 && (sl->bad != NULL || parse_range(sl->v, sl->len,
+	    1, PAGE_LIMIT_MAX, &p->limit) == -1))
 		value_error(a, errs, &nerr, list_param_name(spec, P_LIMIT), sl,
 		    arena_printf(a,
 		    "must be an integer from 1 to %d", PAGE_LIMIT_MAX));

@@ -37,7 +37,7 @@ _Static_assert(NELEMS(filters) == AUDIT_FILTER__MAX,
     "a spec for each filter");
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 1, filters, NELEMS(filters), NULL, NULL,
+	sorts, NELEMS(sorts), 1, filters, NELEMS(filters), NULL, NULL, 0,
 };
 
 /* Each outcome's HTTP status, as the request that made it was answered. */

@@ -32,7 +32,7 @@ static const struct filter_spec filters[DOCTOR_FILTER__MAX] = {
 };
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL,
+	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL, 0,
 };
 
 static const struct json_col json[] = { DOCTOR_JSON };

@@ -105,7 +105,7 @@ static const struct filter_spec patient_filters[PATIENT_FILTER__MAX] = {
 
 static const struct list_spec patient_search = {
 	patient_sorts, NELEMS(patient_sorts), 0, patient_filters,
-	NELEMS(patient_filters), search_params, passed,
+	NELEMS(patient_filters), search_params, passed, 1,
 };
 
 /* What the CapabilityStatement says of a type that maps a record. */
@@ -181,7 +181,7 @@ static const struct filter_spec practitioner_filters[DOCTOR_FILTER__MAX] = {
 static const struct list_spec practitioner_search = {
 	practitioner_sorts, NELEMS(practitioner_sorts), 0,
 	practitioner_filters, NELEMS(practitioner_filters), search_params,
-	passed,
+	passed, 1,
 };
 
 const struct fhir_type fhir_practitioner = {

@@ -526,7 +526,7 @@ static const char *const history_params[LIST__NPARAMS] = {
 
 static const struct list_spec fhir_history_spec = {
 	(const struct sort_spec[]){ { "_version", SK_INT } }, 1, 1, NULL, 0,
-	history_params, (const char *const[]){ "_format", NULL },
+	history_params, (const char *const[]){ "_format", NULL }, 1,
 };
 
 /* How a history Bundle's entry says what the write of a version was. */

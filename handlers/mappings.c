@@ -34,7 +34,7 @@ _Static_assert(NELEMS(filters) == MAPPING_FILTER__MAX,
     "a spec for each filter");
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL,
+	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL, 0,
 };
 
 static const struct json_col json[] = {
@@ -59,7 +59,7 @@ _Static_assert(NELEMS(mapped_sorts) == MAPPED_SORT__MAX,
     "a spec for each sort");
 
 static const struct list_spec mapped_spec = {
-	mapped_sorts, NELEMS(mapped_sorts), 0, NULL, 0, NULL, NULL,
+	mapped_sorts, NELEMS(mapped_sorts), 0, NULL, 0, NULL, NULL, 0,
 };
 
 static const struct json_col mapped_json[] = {

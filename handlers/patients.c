@@ -33,7 +33,7 @@ static const struct filter_spec filters[PATIENT_FILTER__MAX] = {
 };
 
 static const struct list_spec spec = {
-	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL,
+	sorts, NELEMS(sorts), 0, filters, NELEMS(filters), NULL, NULL, 0,
 };
 
 static const struct json_col json[] = {

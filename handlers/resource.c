@@ -216,7 +216,7 @@ record_restore(struct req *r)
 /* The versions of a record, newest first, paged like any collection. */
 const struct list_spec history_spec = {
 	(const struct sort_spec[]){ { "version", SK_INT } }, 1, 1, NULL, 0,
-	NULL, NULL,
+	NULL, NULL, 0,
 };
 
 /* GET .../history/:version: one version of the record. */

@@ -213,6 +213,9 @@ is(scalar @{ decoded(fhir($bob, GET => "/Patient?_id=$id"))->{entry} // [] }, 0,
     '  but not another user\'s');
 $r = fhir($alice, GET => '/Patient?_sort=-_lastUpdated&_count=1');
 is(decoded($r)->{entry}[0]{resource}{name}[0]{text}, 'Fhirsearch Fay', '_sort=-_lastUpdated');
+$b = decoded(fhir($alice, GET => '/Patient?_count=1000'));
+like($b->{link}[0]{url} // '', qr/_count=200\b/,
+    '_count=1000 gets pages of 200, the most, as FHIR lets a server do');
 $r = fhir($alice, GET => '/Patient?_count=0');
 is_outcome($r, 400, 'invalid', '_count=0 is 400');
 like($r->{body}, qr/_count must be an integer from 1 to 200/, '  naming _count');

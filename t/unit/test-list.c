@@ -24,7 +24,7 @@ static const struct filter_spec patient_filters[] = {
 	{ "q",		FILT_TEXT,	100, NULL },
 };
 static const struct list_spec patients = {
-	patient_sorts, 4, 0, patient_filters, 1, NULL, NULL,
+	patient_sorts, 4, 0, patient_filters, 1, NULL, NULL, 0,
 };
 
 /* Like the audit trail: newest first, and an id filter. */
@@ -37,7 +37,7 @@ static const struct filter_spec audit_filters[] = {
 	{ "resourceId",	FILT_ID,	0, NULL },
 };
 static const struct list_spec audit = {
-	audit_sorts, 2, 1, audit_filters, 2, NULL, NULL,
+	audit_sorts, 2, 1, audit_filters, 2, NULL, NULL, 0,
 };
 
 static struct arena		*a;
