@@ -218,13 +218,18 @@ resource_json(struct buf *b, const struct fhir_type *t,
 	buf_putc(b, '}');
 }
 
-/* The resource with its weak ETag, as version-aware clients send it back. */
+/* A weak ETag, as FHIR's version-aware clients send it back. */
+static void
+weak_etag(struct req *r, int64_t version)
+{
+	resp_header(r, "ETag", "W/\"%" PRId64 "\"", version);
+}
+
 static int
 reply_resource(struct req *r, int status, const struct fhir_type *t,
     const struct db_row *row)
 {
-	resp_header(r, "ETag", "W/\"%" PRId64 "\"", db_cell_int(row,
-	    t->res->table->version_col));
+	weak_etag(r, db_cell_int(row, t->res->table->version_col));
 	resource_json(&r->out, t, row);
 	return reply_fhir(r, status);
 }
@@ -378,7 +383,7 @@ fhir_read(struct req *r)
 		return reply_db(r, st, t->name, r->ids[0], NULL);
 	version = db_cell_int(&row, t->res->table->version_col);
 	if (known.present && versions_match(&known, version)) {
-		resp_header(r, "ETag", "W/\"%" PRId64 "\"", version);
+		weak_etag(r, version);
 		return reply_empty(r, 304);
 	}
 	return reply_resource(r, 200, t, &row);
