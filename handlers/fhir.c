@@ -349,7 +349,10 @@ body_values(struct req *r, const struct fhir_type *t, int64_t id,
 		    "the id in the URL", t->name, id);
 		goto out;
 	}
-	flat = cJSON_CreateObject();
+	if ((flat = cJSON_CreateObject()) == NULL) {
+		rc = problem(r, 500, NULL);
+		goto out;
+	}
 	t->flatten(in, flat);
 	if ((text = cJSON_PrintUnformatted(flat)) == NULL) {
 		rc = problem(r, 500, NULL);
