@@ -33,6 +33,7 @@ static const char *const known[] = {
 	"CORS_ORIGINS", "RUN_AS_USER", "DB_DIALECT", "BCRYPT_SHARE",
 	"REGISTER_MAX_PER_ADDRESS", "REGISTER_WINDOW", "FCGI_WEB_SERVER_ADDRS",
 	"FCGI_READ_TIMEOUT", "RESTORE_DAYS", "AUDIT_RETENTION_DAYS",
+	"PUBLIC_CACHE_KB",
 	NULL
 };
 
@@ -389,6 +390,8 @@ static const struct {
 	{ "RESTORE_DAYS", 1, 3650, 30, offsetof(struct conf, restore_days) },
 	{ "AUDIT_RETENTION_DAYS", 31, 36500, 2190,
 	    offsetof(struct conf, audit_retention_days) },
+	{ "PUBLIC_CACHE_KB", 0, 1048576, 1024,
+	    offsetof(struct conf, public_cache_kb) },
 	{ "LOGIN_MAX_FAILURES", 1, 1000000, 5,
 	    offsetof(struct conf, throttle_pair_max) },
 	{ "LOGIN_MAX_EMAILS_PER_ADDRESS", 1, 1000000, 20,

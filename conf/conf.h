@@ -81,6 +81,8 @@ struct conf {
 					   for this long, then purged */
 	int		 audit_retention_days;	/* audit events are kept this
 						   long, then purged */
+	int		 public_cache_kb;	/* each worker's memory for
+						   public reads; 0: none */
 };
 
 /*

@@ -32,6 +32,10 @@ struct db_conn {
 	const struct conf	*conf;
 	void			(*on_reconnect)(void);
 	unsigned		 gen;		/* bumped on every connection */
+	int			 listen;	/* to medrec_public, when asked */
+	int			 listening;	/* this connection does */
+	int			 goodbye;	/* the server said FATAL */
+	int64_t			 notified;	/* notifications seen */
 	char			 timeout_ms[16]; /* DB_TIMEOUT, for app_begin */
 	struct {
 		int	 open;
@@ -53,12 +57,46 @@ static struct db_stmt	 begin_snapshot_stmt = { "begin_snapshot",
 static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL,
     NULL, 0 };
 
+/*
+ * What the server says outside a query: a FATAL before it closes the
+ * connection (a shutdown, pg_terminate_backend) marks it for replacing.
+ * Other notices are of no use to anyone here, and libpq's default would
+ * print them on the pool's stderr.
+ */
+static void
+on_notice(void *arg, const PGresult *res)
+{
+	struct db_conn	*c = arg;
+	const char	*sev;
+
+	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
+	    strcmp(sev, "PANIC") == 0))
+		c->goodbye = 1;
+}
+
+/* LISTEN medrec_public on the new connection; says whether it does. */
+static int
+listen_changes(struct db_conn *c)
+{
+	PGresult	*res = PQexec(c->pg, "LISTEN medrec_public");
+	int		 ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+	if (!ok)
+		log_msg(NULL, "warn", "LISTEN medrec_public failed, public "
+		    "reads go to the database: %s", PQerrorMessage(c->pg));
+	PQclear(res);
+	return ok;
+}
+
 /* Connects; returns 0, or -1 after logging why. */
 static int
 connect_db(struct db_conn *c)
 {
 	if (c->pg != NULL)
 		PQfinish(c->pg);
+	c->listening = 0;
+	c->goodbye = 0;
 	c->pg = PQconnectdbParams(c->conf->db_keys, c->conf->db_values, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
 		log_msg(NULL, "warn", "database connection failed: %s",
@@ -67,13 +105,16 @@ connect_db(struct db_conn *c)
 		c->pg = NULL;
 		return -1;
 	}
+	PQsetNoticeReceiver(c->pg, on_notice, c);
+	if (c->listen)
+		c->listening = listen_changes(c);
 	if (c->gen++ > 0 && c->on_reconnect != NULL)
 		c->on_reconnect();
 	return 0;
 }
 
 struct db_conn *
-db_open(const struct conf *cf, void (*on_reconnect)(void))
+db_open(const struct conf *cf, void (*on_reconnect)(void), int listen)
 {
 	struct db_conn	*c;
 
@@ -81,6 +122,7 @@ db_open(const struct conf *cf, void (*on_reconnect)(void))
 		arena_oom();
 	c->conf = cf;
 	c->on_reconnect = on_reconnect;
+	c->listen = listen;
 	/* Every transaction bounds its statements (app_begin), so that no
 	 * request waits past DB_TIMEOUT. */
 	snprintf(c->timeout_ms, sizeof(c->timeout_ms), "%d",
@@ -94,6 +136,7 @@ disconnect(struct db_conn *c)
 {
 	PQfinish(c->pg);
 	c->pg = NULL;
+	c->listening = 0;
 	c->tx.begun = 0;	/* the server rolls it back */
 }
 
@@ -107,28 +150,57 @@ db_close(struct db_conn *c)
 }
 
 /*
+ * Between requests the server has nothing to say but notifications, on a
+ * connection that listens, unless it is saying goodbye (a shutdown's
+ * FATAL, then EOF) or the socket broke.  Reads what it said, counting the
+ * notifications (also those that came during the last query).  Returns 1
+ * when that was all; else the connection is to be replaced, since a
+ * connection is cheap next to a failed request.  Costs a zero-timeout
+ * poll when there is nothing to read.
+ */
+static int
+quiet(struct db_conn *c)
+{
+	struct pollfd	 pfd;
+	PGnotify	*n;
+
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 0) != 0 &&
+	    (!c->listening || !PQconsumeInput(c->pg)))
+		return 0;
+	if (c->listening)
+		while ((n = PQnotifies(c->pg)) != NULL) {
+			c->notified++;
+			PQfreemem(n);
+		}
+	return !c->goodbye && PQstatus(c->pg) == CONNECTION_OK;
+}
+
+/*
  * Makes sure there is a connection that has not been closed by the server
  * since the last query.  Returns 0 when one is ready.
  */
 static int
 ready(struct db_conn *c)
 {
-	struct pollfd	 pfd;
-
-	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK) {
-		pfd.fd = PQsocket(c->pg);
-		pfd.events = POLLIN;
-		/*
-		 * Between requests the server has nothing to say, unless it is
-		 * saying goodbye (a shutdown's FATAL, then EOF) or the socket
-		 * broke.  Reading what it said is not enough to tell which, and
-		 * a connection is cheap next to a failed request: any such
-		 * connection is replaced.
-		 */
-		if (poll(&pfd, 1, 0) == 0)
-			return 0;
-	}
+	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK && quiet(c))
+		return 0;
 	return connect_db(c);
+}
+
+int64_t
+db_changes(struct db_ctx *ctx)
+{
+	struct db_conn	*c = ctx->conn;
+
+	if (c->pg == NULL || !c->listening || c->tx.begun)
+		return -1;
+	if (!quiet(c)) {
+		disconnect(c);
+		return -1;
+	}
+	return (int64_t)c->gen + c->notified;
 }
 
 static void

@@ -62,11 +62,24 @@ struct db_versions {
  * Opens the worker's connection.  A failed attempt is logged and retried
  * before the next query, so the handle is never NULL (the process exits
  * when there is no memory for it).  on_reconnect, when not NULL, is called
- * each time a lost connection is replaced (for the metrics).  Closed with
- * db_close().
+ * each time a lost connection is replaced (for the metrics).  With
+ * listen, each connection listens for changes to the public tables (see
+ * db_changes).  Closed with db_close().
  */
-struct db_conn	*db_open(const struct conf *, void (*on_reconnect)(void));
+struct db_conn	*db_open(const struct conf *, void (*on_reconnect)(void),
+		    int listen);
 void		 db_close(struct db_conn *);
+
+/*
+ * Changes to the tables whose reads a worker may keep (the doctors): each
+ * committed write to them notifies every connection that listens
+ * (db/migrations/009_public_changes.sql).  Returns a number that grows
+ * with every change this connection has been told of and with every new
+ * connection (what changed while there was none is unknown), without a
+ * round trip; or -1 when it cannot tell: no connection, one that does not
+ * listen, or one the server is closing.
+ */
+int64_t		 db_changes(struct db_ctx *);
 
 /*
  * A transaction of several statements: after db_begin, the context's

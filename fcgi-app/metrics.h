@@ -40,6 +40,8 @@ struct metrics {
 	uint64_t	 db_reconnects;
 	uint64_t	 password_hashes;	/* bcrypt hashes computed */
 	uint64_t	 password_refused;	/* refused: budget spent */
+	uint64_t	 public_cache_hits;	/* public reads from memory */
+	uint64_t	 public_cache_misses;
 	struct metrics_slot slots[METRICS_SLOTS];
 };
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "conf.h"
 #include "db.h"
 #include "handlers.h"
@@ -27,7 +28,7 @@ count_reconnect(void)
 void
 app_worker_init(const struct conf *c)
 {
-	conn = db_open(c, count_reconnect);
+	conn = db_open(c, count_reconnect, cache_worker_init(c));
 }
 
 void
@@ -43,6 +44,7 @@ app_prefork(const struct conf *c)
 	long	 cores = sysconf(_SC_NPROCESSORS_ONLN);
 	double	 rate;
 
+	cache_prefork(c);
 	rate = password_budget_init(c->bcrypt_cost, c->bcrypt_share, cores);
 	log_msg(NULL, "info", "password hashes for new clients: at most %.1f "
 	    "a second (BCRYPT_SHARE=%d%% of %ld cores at cost %d)", rate,

@@ -78,5 +78,5 @@ static const struct json_col json[] = {
 };
 
 const struct collection audit_list = {
-	&spec, &db_audit_events, json, NELEMS(json), NULL,
+	&spec, &db_audit_events, json, NELEMS(json), NULL, 0,
 };

@@ -2,7 +2,8 @@
  * /api/doctors: the doctors list every user shares (API.md "Doctors"),
  * served by the generic handlers of resource.c from this descriptor.
  * Reading is public and writing (and reading history) needs a token (the
- * route table says which).
+ * route table says which).  Public reads are answered from each worker's
+ * memory while no doctor changes (cache.c).
  */
 #include "doctors.h"
 #include "resource.h"
@@ -38,7 +39,7 @@ static const struct list_spec spec = {
 static const struct json_col json[] = { DOCTOR_JSON };
 
 const struct collection doctor_list = {
-	&spec, &db_doctor_list, json, NELEMS(json), NULL,
+	&spec, &db_doctor_list, json, NELEMS(json), NULL, 1,
 };
 
 VERSION_RECORD(version_record, json)
@@ -49,10 +50,10 @@ static const struct json_col version_json[] = {
 
 const struct collection doctor_history = {
 	&history_spec, &db_doctor_history, version_json,
-	NELEMS(version_json), "doctor",
+	NELEMS(version_json), "doctor", 0,
 };
 
 const struct resource doctors = {
 	"doctor", "/api/doctors", &db_doctors, fields, NELEMS(fields),
-	&doctor_list, &doctor_history,
+	&doctor_list, &doctor_history, 1,
 };

@@ -410,7 +410,7 @@ fhir_create(struct req *r)
 		return reply_db(r, st, t->name, 0, NULL);
 	resp_header(r, "Location", "%s/%s/%s/_history/%s", base_url(r),
 	    t->name, row.cell[0], row.cell[t->res->table->version_col]);
-	return reply_resource(r, 201, t, &row);
+	return written(t->res, reply_resource(r, 201, t, &row));
 }
 
 /* PUT replaces the record; If-Match: W/"<version>" makes it safe. */
@@ -434,7 +434,7 @@ fhir_update(struct req *r)
 	    &row, &deleted);
 	if (st != DB_OK)
 		return reply_db(r, st, t->name, r->ids[0], NULL);
-	return reply_resource(r, 200, t, &row);
+	return written(t->res, reply_resource(r, 200, t, &row));
 }
 
 int
@@ -450,7 +450,7 @@ fhir_delete(struct req *r)
 	    &deleted);
 	if (st != DB_OK)
 		return reply_db(r, st, t->name, r->ids[0], NULL);
-	return reply_empty(r, 204);
+	return written(t->res, reply_empty(r, 204));
 }
 
 int

@@ -45,7 +45,7 @@ static const struct json_col json[] = {
 };
 
 const struct collection mapping_list = {
-	&spec, &db_mappings, json, NELEMS(json), NULL,
+	&spec, &db_mappings, json, NELEMS(json), NULL, 0,
 };
 
 /* One patient's doctors: the doctor's members, then the mapping's. */
@@ -70,7 +70,7 @@ static const struct json_col mapped_json[] = {
 
 const struct collection patient_doctor_list = {
 	&mapped_spec, &db_patient_doctors, mapped_json, NELEMS(mapped_json),
-	"patient",
+	"patient", 0,
 };
 
 int

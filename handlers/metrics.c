@@ -103,6 +103,13 @@ metrics_get(struct req *r)
 	    "# TYPE medrec_password_refused_total counter\n"
 	    "medrec_password_refused_total %" PRIu64 "\n",
 	    load(&metrics->password_hashes), load(&metrics->password_refused));
+	buf_printf(b, "# HELP medrec_public_cache_total Public reads (doctors) "
+	    "answered from a worker's memory (hit) or from the database "
+	    "(miss).\n# TYPE medrec_public_cache_total counter\n"
+	    "medrec_public_cache_total{result=\"hit\"} %" PRIu64 "\n"
+	    "medrec_public_cache_total{result=\"miss\"} %" PRIu64 "\n",
+	    load(&metrics->public_cache_hits),
+	    load(&metrics->public_cache_misses));
 	workers(&total, &busy);
 	buf_printf(b, "# HELP medrec_workers Pool workers by state.\n"
 	    "# TYPE medrec_workers gauge\n"

@@ -47,7 +47,7 @@ static const struct json_col json[] = {
 };
 
 const struct collection patient_list = {
-	&spec, &db_patient_list, json, NELEMS(json), NULL,
+	&spec, &db_patient_list, json, NELEMS(json), NULL, 0,
 };
 
 VERSION_RECORD(version_record, json)
@@ -58,10 +58,10 @@ static const struct json_col version_json[] = {
 
 const struct collection patient_history = {
 	&history_spec, &db_patient_history, version_json,
-	NELEMS(version_json), "patient",
+	NELEMS(version_json), "patient", 0,
 };
 
 const struct resource patients = {
 	"patient", "/api/patients", &db_patients, fields, NELEMS(fields),
-	&patient_list, &patient_history,
+	&patient_list, &patient_history, 0,
 };

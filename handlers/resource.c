@@ -5,10 +5,12 @@
  * record that is not the caller's is indistinguishable from a missing one:
  * the statements are scoped to the caller, so both are DB_NOTFOUND and
  * both are 404.  A deleted record is 410 to everything but its restore
- * and its history.
+ * and its history.  A public resource's reads are answered from memory
+ * while it is unchanged (cache.h); its writes say when it changed.
  */
 #include <inttypes.h>
 
+#include "cache.h"
 #include "conf.h"
 #include "handlers.h"
 #include "json.h"
@@ -82,6 +84,14 @@ record_write(struct req *r, const struct resource *res,
 }
 
 int
+written(const struct resource *res, int status)
+{
+	if (res->cached && status < 300)
+		cache_changed();
+	return status;
+}
+
+int
 record_create(struct req *r)
 {
 	const struct resource	*res = resource_of(r);
@@ -103,19 +113,31 @@ record_create(struct req *r)
 	reply_record(r, 201, res, &row);
 	tag = arena_printf(r->arena, "\"%" PRId64 "\"",
 	    db_cell_int(&row, res->table->version_col));
-	return idempotency_finish(r, key, loc, tag);
+	return written(res, idempotency_finish(r, key, loc, tag));
 }
 
 int
 record_get(struct req *r)
 {
-	const struct resource	*res = resource_of(r);
-	struct db_versions	 known;
-	struct db_row		 row;
-	enum db_status		 st;
-	int64_t			 version;
+	const struct resource		*res = resource_of(r);
+	const struct cache_entry	*e;
+	struct cache_stamp		 cs;
+	struct db_versions		 known;
+	struct db_row			 row;
+	enum db_status			 st;
+	int64_t				 version;
+	size_t				 headers_at = r->headers.len;
+	int				 cached;
 
 	versions(r, "HTTP_IF_NONE_MATCH", 1, &known);
+	cached = res->cached && cache_stamp(r, &cs);
+	if (cached && (e = cache_find(r->path)) != NULL) {
+		if (known.present && versions_match(&known, e->version)) {
+			etag(r, e->version);
+			return reply_empty(r, 304);
+		}
+		return cache_reply(r, e);
+	}
 	st = db_record_get(req_db(r), res->table, r->ids[0], &known, &row);
 	if (st != DB_OK)
 		return reply_failed(r, res, st, st == DB_GONE ?
@@ -125,7 +147,10 @@ record_get(struct req *r)
 		etag(r, version);
 		return reply_empty(r, 304);
 	}
-	return reply_record(r, 200, res, &row);
+	reply_record(r, 200, res, &row);
+	if (cached)
+		cache_keep(r, &cs, r->path, headers_at, version);
+	return 200;
 }
 
 /* PUT replaces the whole record, PATCH only the fields sent. */
@@ -149,7 +174,7 @@ update(struct req *r, enum valid_mode mode)
 	    &row, &deleted);
 	if (st != DB_OK)
 		return reply_failed(r, res, st, deleted);
-	return reply_record(r, 200, res, &row);
+	return written(res, reply_record(r, 200, res, &row));
 }
 
 int
@@ -176,7 +201,7 @@ record_delete(struct req *r)
 	st = db_record_delete(req_db(r), res->table, r->ids[0], &match,
 	    &deleted);
 	if (st == DB_OK)
-		return reply_empty(r, 204);
+		return written(res, reply_empty(r, 204));
 	return reply_failed(r, res, st, deleted);
 }
 
@@ -209,8 +234,8 @@ record_restore(struct req *r)
 	reply_record(r, 200, res, &row);
 	tag = arena_printf(r->arena, "\"%" PRId64 "\"",
 	    db_cell_int(&row, res->table->version_col));
-	return idempotency_finish(r, key, arena_printf(r->arena, "%s/%" PRId64,
-	    res->path, r->ids[0]), tag);
+	return written(res, idempotency_finish(r, key,
+	    arena_printf(r->arena, "%s/%" PRId64, res->path, r->ids[0]), tag));
 }
 
 /* The versions of a record, newest first, paged like any collection. */
@@ -244,20 +269,35 @@ record_version(struct req *r)
 int
 collection_get(struct req *r)
 {
-	const struct collection	*c = r->route->arg;
-	struct page_query	 q;
-	struct db_page		 pg;
-	int64_t			 total = -1, scope;
-	int			 rc, want_count;
-	enum db_status		 st;
+	const struct collection		*c = r->route->arg;
+	const struct cache_entry	*e;
+	struct cache_stamp		 cs;
+	struct page_query		 q;
+	struct db_page			 pg;
+	int64_t				 total = -1, scope;
+	int				 rc, want_count, cached;
+	enum db_status			 st;
+	size_t				 headers_at = r->headers.len;
+	const char			*key = NULL;
 
 	if ((rc = list_begin(r, c->spec, &q, &want_count)))
 		return rc;
+	/* The page follows the query and whether a count was asked for. */
+	cached = c->cached && cache_stamp(r, &cs);
+	if (cached) {
+		key = arena_printf(r->arena, "%s?%s%s", r->path, r->query,
+		    want_count ? "#count" : "");
+		if ((e = cache_find(key)) != NULL)
+			return cache_reply(r, e);
+	}
 	scope = c->scope != NULL ? r->ids[0] : 0;
 	st = db_list(req_db(r), c->db, &q, scope, &pg);
 	if (st == DB_OK && want_count)
 		st = db_count(req_db(r), c->db, &q, scope, &total);
 	if (st != DB_OK)
 		return reply_db(r, st, c->scope, scope, NULL);
-	return list_reply(r, c, &q, &pg, total);
+	rc = list_reply(r, c, &q, &pg, total);
+	if (cached)
+		cache_keep(r, &cs, key, headers_at, 0);
+	return rc;
 }

@@ -43,6 +43,8 @@ struct collection {
 	size_t				 njson;
 	/* A scoped collection's record (r->ids[0]), when it is missing. */
 	const char			*scope;
+	/* Public: its pages are answered from memory while unchanged. */
+	int				 cached;
 };
 
 struct resource {
@@ -54,7 +56,18 @@ struct resource {
 	size_t			 nfields;
 	const struct collection	*list;	/* its rows' JSON too */
 	const struct collection	*history;	/* its versions */
+	/*
+	 * Public: a record is answered from memory while unchanged, and a
+	 * write tells every worker (cache.h).  Its list is cached too.
+	 */
+	int			 cached;
 };
+
+/*
+ * Ends a write that has committed (or failed): when it changed a cached
+ * resource, every worker forgets what it kept.  Returns status.
+ */
+int		written(const struct resource *, int status);
 
 /* FHIR's administrative-gender codes, which patients take too. */
 extern const char *const	patient_genders[];

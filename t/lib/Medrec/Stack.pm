@@ -49,7 +49,7 @@ my @CONF_KEYS = qw(LISTEN SOCKET_MODE LISTEN_BACKLOG WORKERS MAX_REQUESTS
     LOGIN_MAX_FAILURES LOGIN_MAX_EMAILS_PER_ADDRESS LOGIN_WINDOW
     LOGIN_MAX_ACCOUNT_FAILURES LOGIN_ACCOUNT_WINDOW LOG_FORMAT
     CORS_ORIGINS RUN_AS_USER BCRYPT_SHARE REGISTER_MAX_PER_ADDRESS
-    REGISTER_WINDOW FCGI_WEB_SERVER_ADDRS FCGI_READ_TIMEOUT
+    REGISTER_WINDOW FCGI_WEB_SERVER_ADDRS FCGI_READ_TIMEOUT PUBLIC_CACHE_KB
     PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSERVICE PGOPTIONS);
 
 # The unprivileged user PostgreSQL runs as when we are root (script/lib.sh).
@@ -678,14 +678,16 @@ sub database_url_for {
 # HTTP.
 
 # request($method, $path, json => $data | body => $bytes, content_type => ..,
-# headers => {..}, token => $jwt, direct => 1): returns { status, reason,
+# headers => {..}, token => $jwt, direct => 1, url => $base): returns
+# { status, reason,
 # headers (names lower-cased), body, json (decoded when the type is JSON) }.
 # Status 599 means the connection failed (HTTP::Tiny's convention).  When
 # Prism stands in front of the stack (MEDREC_PRISM), the request goes
 # through it, unless direct => 1: for what a test sends broken on purpose,
 # which Prism would parse and send on changed (a body that is not JSON, or
 # JSON whose bytes matter, a query it re-encodes) or answer itself (headers
-# over Node's 16 KiB); a HEAD always goes direct.
+# over Node's 16 KiB); a HEAD always goes direct, and so does a request
+# to another site (url, from extra_site()).
 sub request {
 	my ($self, $method, $path, %o) = @_;
 	my %h = %{ $o{headers} // {} };
@@ -710,9 +712,9 @@ sub request {
 	# response as JSON, fails, and answers 500 itself.  Nor a request
 	# from another address: nginx would see Prism's.
 	my $prism = $self->{prism_url} && !$o{direct} && $method ne 'HEAD' &&
-	    !$o{from};
+	    !$o{from} && !$o{url};
 	my $r = $http->request($method, ($prism ? $self->{prism_url} :
-	    $self->{url}) . $path, \%args);
+	    $o{url} // $self->{url}) . $path, \%args);
 	my %res = (status => $r->{status}, reason => $r->{reason},
 	    headers => $r->{headers} // {}, body => $r->{content} // '');
 	$self->_record_prism($method, $path, \%res) if $prism;
@@ -866,6 +868,31 @@ sub start_extra_pool {
 
 sub extra_pool_pid { $_[0]{extra_pools}{$_[1]} }
 
+# extra_site($name): a second nginx in front of extra pool name alone, on
+# ports of its own, as a pool on another host with its own web server
+# would be.  Returns its base URL (request(..., url => URL) goes there)
+# and its internal listener's; stopped with the stack.
+sub extra_site {
+	my ($self, $name) = @_;
+	my $dir = "$self->{dir}/nginx-$name";
+	my ($sock, $port) = _hold_port();
+	my ($msock, $mport) = _hold_port();
+	my $r = run_cmd(cmd => [ "$self->{top}/script/nginx-conf", $dir,
+	    "127.0.0.1:$port", "$self->{dir}/$name.sock" ],
+	    env => { NGINX_WORKERS => 1, METRICS_LISTEN => "127.0.0.1:$mport" });
+	die "script/nginx-conf failed:\n$r->{out}$r->{err}" if $r->{status};
+	close($sock);
+	close($msock);
+	push @{ $self->{extra_sites} }, _spawn(cwd => $dir,
+	    log => "$dir/stderr.log", cmd => [ 'nginx', '-p', $dir, '-c',
+	    "$dir/nginx.conf", '-e', "$dir/error.log", '-g', 'daemon off;' ]);
+	my $url = "http://127.0.0.1:$port";
+	wait_until(30, sub { ($self->request(GET => '/api/health',
+	    url => $url, timeout => 2)->{status} // 0) == 200 }, 0.05)
+	    or die "the site in front of $name did not answer 200\n";
+	return ($url, "http://127.0.0.1:$mport");
+}
+
 sub pool_alive {
 	my ($self) = @_;
 	return 0 unless $self->{pool_pid};
@@ -937,9 +964,9 @@ sub reload_nginx {
 }
 
 sub _stop_nginx {
-	my ($self) = @_;
+	my ($self, $pid) = @_;
 	local $?;
-	my $pid = $self->{nginx_pid};
+	$pid //= $self->{nginx_pid};
 	return unless _child_alive($pid);
 	kill('QUIT', $pid);
 	return if wait_until(10, sub { !_child_alive($pid) }, 0.01);
@@ -1146,6 +1173,7 @@ sub stop {
 		    or kill('KILL', $pid);
 	}
 	eval { $self->_stop_nginx };
+	eval { $self->_stop_nginx($_) } for @{ $self->{extra_sites} // [] };
 	eval { $self->_stop_apache };
 	eval { $self->_stop_pgbouncer };
 	if ($self->{pgdata} && -f "$self->{pgdata}/postmaster.pid") {
