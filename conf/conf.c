@@ -281,6 +281,11 @@ add_db_param(struct conf *c, size_t *n, const char *key, const char *value)
  * it does not say.  Passing arrays avoids quoting values into a string.
  * Whether libpq can parse the URLs is db_conf_check()'s to say: only db/
  * knows libpq.
+ *
+ * Order matters: libpq lets what the expanded URL says override the
+ * entries before it, and the entries after it override the URL.  So DB_*
+ * go first; after the URL, they took the place of its host (the example
+ * config's DB_HOST=localhost beat an operator's DATABASE_URL).
  */
 static int
 load_db(struct conf *c, char *err, size_t errlen)
@@ -295,20 +300,21 @@ load_db(struct conf *c, char *err, size_t errlen)
 	size_t			 i, n = 0;
 
 	c->db_keys[0] = NULL;
-	if ((url = get("DATABASE_URL")) != NULL && *url != '\0') {
-		if (add_db_param(c, &n, "dbname", url) == -1)
-			goto oom;
-		c->database_url = c->db_values[n - 1];
-	}
+	url = get("DATABASE_URL");
 	for (i = 0; i < sizeof(seed) / sizeof(seed[0]); i++) {
 		if ((v = get(seed[i][0])) == NULL || *v == '\0')
 			continue;
-		/* With DATABASE_URL, only fill in what it leaves out. */
-		if (c->database_url != NULL &&
+		/* libpq expands only the first dbname: the URL's. */
+		if (url != NULL && *url != '\0' &&
 		    strcmp(seed[i][1], "dbname") == 0)
 			continue;
 		if (add_db_param(c, &n, seed[i][1], v) == -1)
 			goto oom;
+	}
+	if (url != NULL && *url != '\0') {
+		if (add_db_param(c, &n, "dbname", url) == -1)
+			goto oom;
+		c->database_url = c->db_values[n - 1];
 	}
 	if ((url = get("MIGRATION_DATABASE_URL")) != NULL && *url != '\0' &&
 	    (c->migration_url = strdup(url)) == NULL)

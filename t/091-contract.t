@@ -59,6 +59,7 @@ my %NOT_THROUGH = (
 	    . 'the OpenAPI document',
 	'101-fhir-client' => 'FHIR R4, through a FHIR client library',
 	'061-install'	=> 'installation: make install into a DESTDIR',
+	'110-package'	=> 'the Debian package: builds, installs and purges it',
 	'063-two-pools'	=> 'kills a pool under load',
 	'064-failover'	=> 'kills the primary database under load',
 	'080-faults-kill' => 'fault injection: kills workers under load',

@@ -41,6 +41,18 @@ clear_env(void)
 	unlink(".env");
 }
 
+/* The index of key among the libpq parameters, or -1. */
+static int
+db_index(const struct conf *c, const char *key)
+{
+	int	 i;
+
+	for (i = 0; c->db_keys[i] != NULL; i++)
+		if (strcmp(c->db_keys[i], key) == 0)
+			return i;
+	return -1;
+}
+
 /* The libpq value for key, or NULL. */
 static const char *
 db_param(const struct conf *c, const char *key)
@@ -123,6 +135,20 @@ main(void)
 	is_str(db_param(&c, "dbname"), "postgresql://u@h/db",
 	    "DATABASE_URL is handed to libpq to expand");
 	conf_wipe(&c);
+	/* The example config sets DB_HOST=localhost: an operator's
+	 * DATABASE_URL must still say where the database is.  libpq lets
+	 * the expanded URL override only the entries before it. */
+	setenv("DB_HOST", "localhost", 1);
+	setenv("DB_NAME", "other", 1);
+	rc = conf_load(&c, NULL, 1, err, sizeof(err));
+	is_int(rc, 0, "DATABASE_URL and DB_HOST load together");
+	ok(db_index(&c, "host") < db_index(&c, "dbname"),
+	    "DB_HOST comes before DATABASE_URL, which overrides it");
+	is_str(db_param(&c, "dbname"), "postgresql://u@h/db",
+	    "  and DB_NAME does not replace the URL");
+	conf_wipe(&c);
+	unsetenv("DB_HOST");
+	unsetenv("DB_NAME");
 	setenv("DATABASE_URL", "host='unterminated", 1);
 	fails(NULL, "DATABASE_URL", "a malformed DATABASE_URL");
 	unsetenv("DATABASE_URL");
