@@ -97,6 +97,8 @@ forget_oldest(void)
 {
 	struct cache_entry	*e = cache.oldest, **p;
 
+	if (e == NULL)
+		return;
 	for (p = &cache.bucket[e->hash & (BUCKETS - 1)]; *p != e;
 	    p = &(*p)->next)
 		continue;
@@ -182,7 +184,7 @@ cache_keep(struct req *r, const struct cache_stamp *cs, const char *key,
 	size = sizeof(*e) + keylen + headlen + r->out.len;
 	if (size > cache.max)
 		return;
-	while (cache.used + size > cache.max)
+	while (cache.used + size > cache.max && cache.oldest != NULL)
 		forget_oldest();
 	if ((e = malloc(size)) == NULL)
 		return;
