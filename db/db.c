@@ -33,6 +33,8 @@ struct db_conn {
 	void			(*on_reconnect)(void);
 	unsigned		 gen;		/* bumped on every connection */
 	char			 timeout_ms[16]; /* DB_TIMEOUT, for app_begin */
+	PQnoticeReceiver	 notice_next;	/* libpq's: prints notices */
+	int			 unreplicated;	/* see notice() */
 	struct {
 		int	 open;
 		int	 begun;
@@ -53,6 +55,29 @@ static struct db_stmt	 begin_snapshot_stmt = { "begin_snapshot",
 static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL,
     NULL, 0 };
 
+/*
+ * A commit whose wait for the synchronous standby was cancelled (here by
+ * the statement timeout, DB_TIMEOUT) is reported as a success, with only
+ * this warning to say that the standby may not have it: after a failover
+ * such a write is gone.  run() turns it into a failure.  PostgreSQL gives
+ * the warning no SQLSTATE of its own (01000), so the English text it has
+ * unless the server's lc_messages says otherwise is what tells it apart.
+ * Every notice then goes on to libpq's own receiver, as before.
+ */
+static void
+notice(void *arg, const PGresult *res)
+{
+	static const char	 cancelled[] =
+	    "canceling wait for synchronous replication";
+	struct db_conn		*c = arg;
+	const char		*msg;
+
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (msg != NULL && strncmp(msg, cancelled, sizeof(cancelled) - 1) == 0)
+		c->unreplicated = 1;
+	c->notice_next(NULL, res);	/* libpq's default takes no argument */
+}
+
 /* Connects; returns 0, or -1 after logging why. */
 static int
 connect_db(struct db_conn *c)
@@ -67,6 +92,7 @@ connect_db(struct db_conn *c)
 		c->pg = NULL;
 		return -1;
 	}
+	c->notice_next = PQsetNoticeReceiver(c->pg, notice, c);
 	if (c->gen++ > 0 && c->on_reconnect != NULL)
 		c->on_reconnect();
 	return 0;
@@ -346,6 +372,7 @@ run(struct db_ctx *ctx, struct queued *q, int n, int want, PGresult **out)
 	enum db_status	 rc = DB_OK;
 	int		 i;
 
+	c->unreplicated = 0;
 	if (!PQenterPipelineMode(c->pg))
 		return failure(ctx, q[want].st, NULL);
 	for (i = 0; i < n; i++)
@@ -379,6 +406,15 @@ run(struct db_ctx *ctx, struct queued *q, int n, int want, PGresult **out)
 		    rc == DB_OK)
 			rc = failure(ctx, q[want].st, NULL);
 		PQclear(sync);
+	}
+	if (rc == DB_OK && c->unreplicated) {
+		/* Committed here, maybe not on the standby: not a success,
+		 * and this server may be an old primary back from a crash. */
+		log_msg(ctx->request_id, "warn", "statement %s: the "
+		    "synchronous standby did not confirm the commit in time",
+		    q[want].st->name);
+		disconnect(c);
+		rc = DB_UNAVAILABLE;
 	}
 	if (rc != DB_OK) {
 		PQclear(kept);
