@@ -36,7 +36,12 @@ my %KEEPER_CONFIG = (
 );
 
 my $t = Medrec::Stack->new(env => { DB_TIMEOUT => 2, WORKERS => 3 });
-my $pgbin = $t->{pgbin};
+# The PostgreSQL the extension was built for (15 on Debian 12), which need
+# not be the newest one installed.
+my ($pgbin) = map { m{^(.*)/lib/pgautofailover\.so$} ? "$1/bin" : () }
+    glob('/usr/lib/postgresql/*/lib/pgautofailover.so');
+die "no pgautofailover.so: apt-get install postgresql-15-auto-failover "
+    . "pg-auto-failover-cli\n" unless defined $pgbin;
 my $af = $t->dir . '/autofailover';
 my $run = "$af/run";
 for my $d ($af, $run, "$af/config", "$af/share") {
@@ -254,16 +259,25 @@ sub failover {
 	my $killed = time;
 	waitpid(delete $pid{$primary}, 0);
 
-	# Until a write succeeds after the kill, then a little more load.
+	# Until a write succeeds after the outage, then a little more load.
+	# The outage starts with the first failure after the kill: a
+	# backend can finish a commit (the standby has it) as it dies.
 	my $first_after;
 	wait_until(45, sub {
+		my (@rows, $down);
 		for my $i (0 .. 2) {
-			for (split /\n/, slurp("$dir/failover$n.$i")) {
-				my ($status, $at, $key, $start) = split /\t/;
-				$first_after = $at if $status == 201 &&
-				    $start > $killed && (!defined $first_after ||
-				    $at < $first_after);
-			}
+			push @rows, map { [ split /\t/ ] } split /\n/,
+			    slurp("$dir/failover$n.$i");
+		}
+		for (@rows) {	# [ status, at, key, start ]
+			$down = $_->[1] if $_->[0] != 201 && $_->[1] > $killed
+			    && (!defined $down || $_->[1] < $down);
+		}
+		return 0 unless defined $down;
+		for (@rows) {
+			$first_after = $_->[1] if $_->[0] == 201 &&
+			    $_->[3] > $down && (!defined $first_after ||
+			    $_->[1] < $first_after);
 		}
 		return defined $first_after;
 	}, 0.2);
