@@ -161,6 +161,9 @@ sub wait_states {
 autoctl(\%env, 'create', 'monitor', '--pgdata', "$af/monitor",
     '--pgport', $port{monitor}, '--hostname', '127.0.0.1',
     '--auth', 'trust', '--no-ssl');
+# create monitor has no --listen: without this it listens on every address.
+autoctl(\%env, 'config', 'set', '--pgdata', "$af/monitor",
+    'postgresql.listen_addresses', '127.0.0.1');
 start_node('monitor', \%env);
 wait_until(30, sub { defined psql('monitor', 'SELECT 1', may_fail => 1) },
     0.1) or die "the monitor did not start:\n"
