@@ -37,6 +37,7 @@ struct db_conn {
 	int			 goodbye;	/* the server said FATAL */
 	int64_t			 notified;	/* notifications seen */
 	char			 timeout_ms[16]; /* DB_TIMEOUT, for app_begin */
+	int			 unreplicated;	/* see on_notice() */
 	struct {
 		int	 open;
 		int	 begun;
@@ -58,21 +59,35 @@ static struct db_stmt	 commit_stmt = { "commit", "COMMIT", 0, DB_PER_CALL,
     NULL, 0 };
 
 /*
- * What the server says outside a query: a FATAL before it closes the
- * connection (a shutdown, pg_terminate_backend) marks it for replacing.
- * Other notices are of no use to anyone here, and libpq's default would
- * print them on the pool's stderr.
+ * What the server says beside the answers, which goes to the log as one
+ * line, and two things it tells of that matter here:
+ *  - a FATAL outside a query, before it closes the connection (a shutdown,
+ *    pg_terminate_backend), marks the connection for replacing;
+ *  - a commit whose wait for the synchronous standby was cancelled (here
+ *    by the statement timeout, DB_TIMEOUT) is reported as a success, with
+ *    only a warning to say that the standby may not have it: after a
+ *    failover such a write is gone.  run() turns it into a failure.
+ *    PostgreSQL gives that warning no SQLSTATE of its own (01000), so its
+ *    English text, which it has unless the server's lc_messages says
+ *    otherwise, is what tells it apart.
  */
 static void
 on_notice(void *arg, const PGresult *res)
 {
-	struct db_conn	*c = arg;
-	const char	*sev;
+	static const char	 cancelled[] =
+	    "canceling wait for synchronous replication";
+	struct db_conn		*c = arg;
+	const char		*sev, *msg;
 
 	sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (sev != NULL && (strcmp(sev, "FATAL") == 0 ||
 	    strcmp(sev, "PANIC") == 0))
 		c->goodbye = 1;
+	if (msg != NULL && strncmp(msg, cancelled, sizeof(cancelled) - 1) == 0)
+		c->unreplicated = 1;
+	log_msg(NULL, "info", "the database says: %s: %s",
+	    sev != NULL ? sev : "NOTICE", msg != NULL ? msg : "");
 }
 
 /* LISTEN medrec_public on the new connection; says whether it does. */
@@ -418,6 +433,7 @@ run(struct db_ctx *ctx, struct queued *q, int n, int want, PGresult **out)
 	enum db_status	 rc = DB_OK;
 	int		 i;
 
+	c->unreplicated = 0;
 	if (!PQenterPipelineMode(c->pg))
 		return failure(ctx, q[want].st, NULL);
 	for (i = 0; i < n; i++)
@@ -451,6 +467,15 @@ run(struct db_ctx *ctx, struct queued *q, int n, int want, PGresult **out)
 		    rc == DB_OK)
 			rc = failure(ctx, q[want].st, NULL);
 		PQclear(sync);
+	}
+	if (rc == DB_OK && c->unreplicated) {
+		/* Committed here, maybe not on the standby: not a success,
+		 * and this server may be an old primary back from a crash. */
+		log_msg(ctx->request_id, "warn", "statement %s: the "
+		    "synchronous standby did not confirm the commit in time",
+		    q[want].st->name);
+		disconnect(c);
+		rc = DB_UNAVAILABLE;
 	}
 	if (rc != DB_OK) {
 		PQclear(kept);

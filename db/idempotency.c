@@ -15,8 +15,15 @@ enum stmt {
 static struct db_stmt stmts[STMT__MAX] = {
 	[STMT_CLAIM] = { "idempotency_claim",
 	    "SELECT app_idempotency_claim($1, $2)", 2, 0, NULL, 0 },
+	/* pg_current_xact_id() makes this a transaction that commits, and
+	 * a commit waits for the synchronous standby: a response is only
+	 * replayed once the standby has it.  A primary that crashed and came
+	 * back can hold a record it committed but never replicated (its
+	 * client saw the connection break); replayed from there, it would be
+	 * acknowledged and then lost when the standby takes over. */
 	[STMT_GET] = { "idempotency_get",
-	    "SELECT request_hash, status, body, location, etag "
+	    "SELECT request_hash, status, body, location, etag, "
+	    "pg_current_xact_id() "
 	    "FROM idempotency_keys WHERE user_id = app_user_id() "
 	    "AND key = $1 AND expires_at > now()", 1, 0, NULL, 0 },
 	[STMT_FINISH] = { "idempotency_finish",
