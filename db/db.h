@@ -98,10 +98,15 @@ void		 db_rollback(struct db_ctx *);
 enum db_status	 db_ping(struct db_ctx *);
 
 /*
- * Checks that the connection settings of conf are strings libpq can parse.
- * Returns 0, or -1 with a message naming the setting in err.
+ * Checks that the service's connection settings are a string libpq can
+ * parse, and warns of one that reaches the database over the network
+ * without verified TLS.  Returns 0, or -1 with a message naming the
+ * setting in err.  db_url_check() does the same for the URL of setting
+ * name; db_migrate() checks MIGRATION_DATABASE_URL with it.
  */
 int		 db_conf_check(const struct conf *, char *err, size_t errlen);
+int		 db_url_check(const char *name, const char *url, char *err,
+		    size_t errlen);
 
 /*
  * Checks the service's own role on its database: not a superuser, not

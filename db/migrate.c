@@ -169,7 +169,13 @@ db_migrate(const struct conf *cf)
 		const char *keys[] = { "dbname", "application_name", NULL };
 		const char *values[] = { cf->migration_url, "medrec-migrate",
 		    NULL };
+		char	    err[512];
 
+		if (db_url_check("MIGRATION_DATABASE_URL", cf->migration_url,
+		    err, sizeof(err)) == -1) {
+			log_msg(NULL, "error", "migration: %s", err);
+			goto out_names;
+		}
 		c = PQconnectdbParams(keys, values, 1);
 	} else
 		c = PQconnectdbParams(cf->db_keys, cf->db_values, 1);

@@ -6,6 +6,7 @@
  * thing the binary does to the database outside a request.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
@@ -32,22 +33,15 @@ local_host(const char *h)
 }
 
 /*
- * Warns when the parsed options o reach a host over the network without
- * verifying its certificate: passwords and patient data would cross the
+ * Warns when name's settings reach host over the network without verifying
+ * its certificate (sslmode): passwords and patient data would cross the
  * network where a man in the middle can read them.
  */
 static void
-warn_plain_tcp(const char *name, PQconninfoOption *o)
+warn_plain_tcp(const char *name, const char *host, const char *mode)
 {
-	const char	*host = NULL, *mode = NULL;
 	char		 h[256], *p, *comma;
 
-	for (; o->keyword != NULL; o++) {
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "sslmode") == 0)
-			mode = o->val;
-	}
 	if (host == NULL || verified(mode))
 		return;
 	snprintf(h, sizeof(h), "%s", host);
@@ -65,32 +59,71 @@ warn_plain_tcp(const char *name, PQconninfoOption *o)
 	}
 }
 
-int
-db_conf_check(const struct conf *cf, char *err, size_t errlen)
+/* The same for the parsed options of a URL. */
+static void
+warn_plain_url(const char *name, PQconninfoOption *o)
 {
-	static const char *const names[] = { "DATABASE_URL",
-	    "MIGRATION_DATABASE_URL" };
-	const char		*urls[] = { cf->database_url,
-				    cf->migration_url };
+	const char	*host = NULL, *mode = NULL;
+
+	for (; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "sslmode") == 0)
+			mode = o->val;
+	}
+	warn_plain_tcp(name, host, mode);
+}
+
+/*
+ * The same for the service's connection without DATABASE_URL: DB_HOST and
+ * the others, and what libpq takes from the environment (PGHOST,
+ * PGSSLMODE) when they leave it out.
+ */
+static void
+warn_plain_settings(const struct conf *cf)
+{
+	const char	*host = getenv("PGHOST"), *mode = getenv("PGSSLMODE");
+	size_t		 i;
+
+	for (i = 0; cf->db_keys[i] != NULL; i++) {
+		if (strcmp(cf->db_keys[i], "host") == 0)
+			host = cf->db_values[i];
+		else if (strcmp(cf->db_keys[i], "sslmode") == 0)
+			mode = cf->db_values[i];
+	}
+	warn_plain_tcp("DB_HOST", host, mode);
+}
+
+int
+db_url_check(const char *name, const char *url, char *err, size_t errlen)
+{
 	PQconninfoOption	*opts;
 	char			*msg = NULL;
-	size_t			 i;
 
-	for (i = 0; i < 2; i++) {
-		if (urls[i] == NULL)
-			continue;
-		if ((opts = PQconninfoParse(urls[i], &msg)) == NULL) {
-			snprintf(err, errlen, "%s is not a valid connection "
-			    "string: %s", names[i], msg ? msg : "out of memory");
-			PQfreemem(msg);
-			return -1;
-		}
-		warn_plain_tcp(names[i], opts);
-		PQconninfoFree(opts);
+	if ((opts = PQconninfoParse(url, &msg)) == NULL) {
+		snprintf(err, errlen, "%s is not a valid connection string: %s",
+		    name, msg ? msg : "out of memory");
+		PQfreemem(msg);
+		return -1;
 	}
+	warn_plain_url(name, opts);
+	PQconninfoFree(opts);
 	return 0;
 }
 
+/*
+ * MIGRATION_DATABASE_URL is checked where it is used, by db_migrate(), in
+ * a process of its own: libpq's copies of the owner's password stay there.
+ */
+int
+db_conf_check(const struct conf *cf, char *err, size_t errlen)
+{
+	if (cf->database_url != NULL)
+		return db_url_check("DATABASE_URL", cf->database_url, err,
+		    errlen);
+	warn_plain_settings(cf);
+	return 0;
+}
 
 int
 db_role_check(const struct conf *c)

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -91,6 +92,30 @@ no_core_dumps(void)
 
 	(void)setrlimit(RLIMIT_CORE, &none);
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+/*
+ * Runs fn in a child process and returns what it returned.  What libpq
+ * copied of the owner's password (MIGRATION_DATABASE_URL) into memory it
+ * later freed goes with the child, so no worker, forked later, inherits
+ * it.
+ */
+static int
+apart(int (*fn)(const struct conf *), const struct conf *c)
+{
+	pid_t	 pid;
+	int	 status;
+
+	if ((pid = fork()) == -1) {
+		log_msg(NULL, "error", "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0)
+		_exit(fn(c) == -1 ? 1 : 0);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* A TCP host part of LISTEN that only this machine reaches. */
@@ -239,7 +264,7 @@ main(int argc, char *argv[])
 	log_init(conf.log_format);
 
 	if (migrate_only || conf.auto_migrate) {
-		rc = app.migrate(&conf);
+		rc = apart(app.migrate, &conf);
 		if (rc == -1 || migrate_only) {
 			conf_wipe(&conf);
 			return rc == -1 ? 1 : 0;

@@ -8,13 +8,16 @@
 #  2. strangers' wrong passwords do not lock the owner out;
 #  3. the throttle keys on networks (an IPv6 /64);
 #  4. tokens are dated, and revoked, by the database's clock;
-#  5. the service refuses a role that could undo row-level security;
+#  5. the service refuses a role that could undo row-level security, and
+#     no process of a running pool holds the tables' owner's password;
 #  6. a pool on TCP takes only its web servers, and a half-sent request
 #     does not pin a worker;
 #  7. a tampered cursor is a 400;
-#  8. a lock not granted in time is a 503 with Retry-After;
+#  8. a lock not granted in time, and every SQLSTATE a retry may get past,
+#     is a 503 with Retry-After; only a unique key or a reference is 409;
 #  9. an idempotency key keeps no copy of a deleted record;
-# 10. a password hashed at another cost is hashed again at login.
+# 10. a password hashed at another cost is hashed again at login, and a
+#     database over the network without verified TLS is warned of.
 
 use strict;
 use warnings;
@@ -170,8 +173,12 @@ sub claims_of {
 
 {
 	my $t = Medrec::Stack->shared;
+	$t->psql('CREATE ROLE medrec_bypass LOGIN BYPASSRLS IN ROLE medrec_app',
+	    db => 'postgres');
 	for my $case ([ 'the tables\' owner', 'medrec_owner', qr/owns or may act as the owner/ ],
-	    [ 'a superuser', 'postgres', qr/superuser/ ]) {
+	    [ 'a superuser', 'postgres', qr/superuser/ ],
+	    [ 'a role that bypasses row-level security', 'medrec_bypass',
+	      qr/bypasses row-level security/ ]) {
 		my ($what, $role, $why) = @$case;
 		my $url = "postgresql://$role\@/medrec?host=" . $t->sockdir;
 		my $r = Medrec::Stack::run_cmd(cmd => [ $t->bin ], timeout => 30,
@@ -181,6 +188,66 @@ sub claims_of {
 		is($r->{status} >> 8, 78, "the service refuses to run as $what");
 		like($r->{err}, $why, "and says why ($what)") or diag($r->{err});
 	}
+}
+
+# The owner's password serves the migrations at start and nothing after:
+# no process of a running pool holds it, in its environment or anywhere
+# in its memory.  Started as root, the pool allows no core dump and hands
+# its socket to RUN_AS_USER before it touches any of that.
+{
+	my $t = Medrec::Stack->shared;
+	my $secret = 'owner-secret-' . join('', map { int rand 10 } 1 .. 12);
+	my $sock = $t->dir . '/owner-secret.sock';
+	my $pid = Medrec::Stack::_spawn(cmd => [ $t->bin ], cwd => $t->dir,
+	    log => $t->dir . '/owner-secret.log',
+	    env => Medrec::Stack::clean_env(
+	    DATABASE_URL => $t->database_url,
+	    MIGRATION_DATABASE_URL => $t->migration_url . "&password=$secret",
+	    JWT_SECRET => 'y' x 40, WORKERS => 2, LISTEN => $sock));
+	my @workers;
+	ok(wait_until(30, sub { -S $sock &&
+	    (@workers = Medrec::Stack::children_of($pid)) == 2 }),
+	    'a pool started with the owner\'s password in MIGRATION_DATABASE_URL');
+	my @found;
+	for my $p ($pid, @workers) {
+		push @found, "$p environ" if index(Medrec::Stack::slurp(
+		    "/proc/$p/environ") // '', $secret) >= 0;
+		push @found, "$p cmdline" if index(Medrec::Stack::slurp(
+		    "/proc/$p/cmdline") // '', $secret) >= 0;
+		push @found, "$p memory" if memory_holds($p, $secret);
+	}
+	is("@found", '', 'no process of the pool holds the owner\'s password '
+	    . '(environment, command line, memory)');
+	my $limits = Medrec::Stack::slurp("/proc/$pid/limits") // '';
+	like($limits, qr/^Max core file size\s+0\s+0\b/m,
+	    'the pool allows no core dump');
+	my $owner = (stat $sock)[4];
+	is($owner, $> == 0 ? scalar getpwnam('medrec') : $>,
+	    'its socket belongs to the user it runs as');
+	kill('TERM', $pid);
+	waitpid($pid, 0);
+}
+
+# Whether the readable memory of process pid holds bytes: its heap,
+# stack and anonymous mappings, read through /proc/pid/mem.  Not a test.
+sub memory_holds {
+	my ($pid, $bytes) = @_;
+	no warnings 'portable';		# 64-bit addresses
+	open(my $maps, '<', "/proc/$pid/maps") or return 0;
+	open(my $mem, '<:raw', "/proc/$pid/mem") or return 0;
+	while (<$maps>) {
+		my ($from, $to, $perm, $path) =
+		    /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ \S+\s*(.*)$/ or next;
+		next unless $perm =~ /^rw/;
+		next if $path =~ m{^/|\[(?:vvar|vsyscall|vdso)\]};
+		my $len = hex($to) - hex($from);
+		next if $len > 64 << 20;	# sanitizers' shadow memory
+		sysseek($mem, hex($from), 0) or next;
+		my $buf = '';
+		sysread($mem, $buf, $len) or next;
+		return 1 if index($buf, $bytes) >= 0;
+	}
+	return 0;
 }
 
 ###############################################################################
@@ -275,6 +342,32 @@ sub claims_of {
 	waitpid($holder, 0);
 	is($t->request(PATCH => "/api/patients/$p", token => $u->{token},
 	    json => { age => 40 })->{status}, 200, 'and the retry goes through');
+
+	# The other SQLSTATEs, as PostgreSQL reports them: a trigger makes
+	# a create of a doctor named "raise CODE" fail with that code.
+	$t->psql(q{CREATE FUNCTION raise_named() RETURNS trigger LANGUAGE plpgsql
+	    AS $$ BEGIN IF NEW.name LIKE 'raise %' THEN
+	    RAISE EXCEPTION 'raised' USING ERRCODE = substr(NEW.name, 7);
+	    END IF; RETURN NEW; END $$;
+	    CREATE TRIGGER raise_named BEFORE INSERT ON doctors
+	    FOR EACH ROW EXECUTE FUNCTION raise_named()});
+	for my $case ([ '40001', 503, 'a serialization failure' ],
+	    [ '40P01', 503, 'a deadlock' ], [ '53200', 503, 'out of memory' ],
+	    [ '53300', 503, 'too many connections' ],
+	    [ '57014', 503, 'a statement timeout' ],
+	    [ '23505', 409, 'a unique key' ], [ '23503', 409, 'a reference' ],
+	    [ '23514', 500, 'another integrity rule (a check)' ],
+	    [ '22012', 500, 'anything else (division by zero)' ]) {
+		my ($code, $status, $what) = @$case;
+		my $r = $t->request(POST => '/api/doctors', token => $u->{token},
+		    json => { name => "raise $code", specialization => 'x' });
+		is_problem($r, $status, "SQLSTATE $code, $what, is $status");
+		is($r->{headers}{'retry-after'}, $status == 503 ? '1' : undef,
+		    $status == 503 ? '  with Retry-After: 1' :
+		    '  without Retry-After');
+	}
+	like($t->pool_log, qr/statement doctor_create failed: SQLSTATE 23514/,
+	    'an unexpected SQLSTATE is logged as an error');
 }
 
 ###############################################################################
@@ -325,6 +418,36 @@ sub claims_of {
 	    'logs in after BCRYPT_COST went up');
 	like($t->psql("SELECT password_hash FROM users WHERE id = $u->{id}"),
 	    qr/^\$2b\$05\$/, 'and the hash is made again at the new cost');
+}
+
+###############################################################################
+# 10. A database over the network without verified TLS is warned of, however
+# its connection is given.
+
+{
+	my $t = Medrec::Stack->shared;
+	my %seed = (DB_HOST => '192.0.2.1', DB_USER => 'app',
+	    DB_PASSWORD => 'pw', DB_NAME => 'medrec');
+	for my $case (
+	    [ 'DATABASE_URL', { DATABASE_URL =>
+	      'postgresql://app:pw@192.0.2.1/medrec' }, 1 ],
+	    [ 'DB_HOST', \%seed, 1 ],
+	    [ 'DATABASE_URL with sslmode=verify-full', { DATABASE_URL =>
+	      'postgresql://app:pw@192.0.2.1/medrec?sslmode=verify-full' }, 0 ],
+	    [ 'DB_HOST with PGSSLMODE=verify-full',
+	      { %seed, PGSSLMODE => 'verify-full' }, 0 ]) {
+		my ($what, $env, $warned) = @$case;
+		my $r = Medrec::Stack::run_cmd(cmd => [ $t->bin, '--migrate' ],
+		    timeout => 30, cwd => $t->dir, env => Medrec::Stack::clean_env(
+		    %$env, DB_TIMEOUT => 1));
+		my $warning = qr/reaches the database at 192\.0\.2\.1 over the network/;
+		if ($warned) {
+			like($r->{err}, $warning, "$what over the network: warned")
+			    or diag($r->{err});
+		} else {
+			unlike($r->{err}, $warning, "$what: no warning");
+		}
+	}
 }
 
 done_testing();
