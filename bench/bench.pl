@@ -85,7 +85,7 @@ my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
 GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
     'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
     'results=s', 'attack', 'history', 'fhir', 'audit-rows=i', 'before=s',
-    'help')
+    'keep-conn', 'help')
     or usage();
 # --history compares S3 and PATCH with this commit's build: issue 14's
 # parent, the service before history ('none' leaves the figure out).
@@ -101,6 +101,9 @@ die "bench: --fhir runs issue 15's figures alone, on medrec only: "
     . "leave out --attack, --history, --peers and --compare\n"
     if $opt{fhir} && ($opt{attack} || $opt{history} || $opt{peers}
     || $opt{compare});
+die "bench: --keep-conn runs issue 16's connection reuse figures alone, "
+    . "on medrec only\n" if $opt{'keep-conn'} && ($opt{attack} ||
+    $opt{history} || $opt{fhir} || $opt{peers} || $opt{compare});
 if ($opt{quick}) {
 	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
 	$opt{duration} //= 3;
@@ -116,7 +119,8 @@ die "bench: --audit-rows must be 0 (no trail figures) or more\n"
 
 sub usage {
 	print STDERR <<'EOF';
-usage: script/bench [--quick] [--attack | --history | --fhir] [--scale N]
+usage: script/bench [--quick] [--attack | --history | --fhir | --keep-conn]
+                    [--scale N]
                     [--audit-rows M] [--before REV] [--connections 64]
                     [--runs 3] [--duration 10] [--warmup 5]
                     [--compare [NAME=]URL ...] [--peers] [--keep]
@@ -134,7 +138,8 @@ my %seed = $opt{quick} ? (
 	big => $opt{fhir} ? ($scale_given ? $opt{scale} : 20_000) : 0,
     ) : (
 	doctors => 3000, users => 1000, per_user => 20, logins => 2000,
-	owner => 10_000, big => $opt{attack} || $opt{history} ? 0 : $opt{scale},
+	owner => 10_000, big => $opt{attack} || $opt{history} ||
+	$opt{'keep-conn'} ? 0 : $opt{scale},
     );
 # --history's sizes: issue 14's, or small ones that check the plumbing.
 # patients: each of the two owners of S4 (30% deleted, none deleted);
@@ -165,7 +170,8 @@ my $pgbin = Medrec::Stack::pgbin();
 my $results_dir = $opt{results} // "$top/bench/results";
 # Only a full run replaces latest.md, which the README quotes.
 my $latest = ($opt{attack} ? 'latest-attack' : $opt{history} ?
-    'latest-history' : $opt{fhir} ? 'latest-fhir' : 'latest')
+    'latest-history' : $opt{fhir} ? 'latest-fhir' : $opt{'keep-conn'} ?
+    'latest-keepconn' : 'latest')
     . ($opt{quick} ? '-quick' : '') . '.md';
 my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
 
@@ -514,8 +520,9 @@ sub nginx_start {
 	$limits =~ s/\@DIR\@/$dir/g;
 	spew("$dir/bench-limits.conf", $limits);
 	my $conf = slurp("$dir/nginx.conf");
+	my $keep = $opt{'keep-conn'} ? keepconn_conf($dir) : '';
 	$conf =~ s{(include\s+\Q$dir\E/medrec\.conf;)}
-	    {$1\n    include $dir/bench-limits.conf;}
+	    {$1\n    include $dir/bench-limits.conf;$keep}
 	    or die "bench: cannot find the site's include in $dir/nginx.conf\n";
 	spew("$dir/nginx.conf", $conf);
 	$M{nginx_pid} = nginx_run($dir);
@@ -2154,6 +2161,301 @@ sub fhir_scenarios {
 
 my %S;			# summary: target -> scenario -> medians
 
+###############################################################################
+# Connection reuse (issue 16, part 3), --keep-conn: nginx's fastcgi_keep_conn
+# on with an upstream keepalive of each of @KEEPALIVE against a connection
+# per request, on the no-op responder and on the pool (S1, S2, and S1 from a
+# burst of $BURST connections), each way in turn (A, B, C, A, B, C, ...) so
+# that a shared machine's drift falls on all alike.  Then the check that no
+# request waits behind an idle kept connection.
+
+my %K;			# --keep-conn's facts: stuck check, broken
+my @KEEPALIVE = (8, 32);
+my $BURST = 1024;
+
+# keepconn_conf($dir): the servers of the kept ways, written into $dir and
+# returned as include lines for nginx.conf: for each keepalive N, the no-op
+# responder's server and the site's API (the product's medrec-api.conf
+# with its upstream swapped for one that keeps N idle connections, and
+# fastcgi_keep_conn on), each on a port of its own.
+sub keepconn_conf {
+	my ($dir) = @_;
+	my $api = slurp("$dir/medrec-api.conf");
+	my $noop = slurp("$top/bench/nginx-limits.conf.in");
+	($noop) = $noop =~ /(    location \/api\/ \{.*?\n    \})/s
+	    or die "bench: no /api/ location in bench/nginx-limits.conf.in\n";
+	my $inc = '';
+	for my $n (@KEEPALIVE) {
+		my ($p_noop, $p_api) = (free_port(), free_port());
+		my $a = "fastcgi_keep_conn on;\n" . $api;
+		$a =~ s/fastcgi_pass medrec_pool;/fastcgi_pass bench_pool_keep$n;/g;
+		spew("$dir/bench-keep$n-api.conf", $a);
+		(my $loc = $noop) =~ s/fastcgi_pass bench_noop;/fastcgi_pass bench_noop_keep$n;\n        fastcgi_keep_conn on;/;
+		spew("$dir/bench-keep$n.conf", <<"EOC");
+upstream bench_noop_keep$n {
+    server unix:$work/noop.sock;
+    keepalive $n;
+}
+upstream bench_pool_keep$n {
+    server unix:$work/pool.sock;
+    keepalive $n;
+}
+server {
+    listen 127.0.0.1:$p_noop;
+    access_log $dir/limits-access.log medrec;
+$loc
+}
+server {
+    listen 127.0.0.1:$p_api;
+    include $dir/bench-keep$n-api.conf;
+}
+EOC
+		$inc .= "\n    include $dir/bench-keep$n.conf;";
+		$M{keep_noop_url}{$n} = "http://127.0.0.1:$p_noop";
+		$M{keep_url}{$n} = "http://127.0.0.1:$p_api";
+	}
+	return $inc;
+}
+
+# The ways, each a name suffix and the URL of the no-op's and the pool's
+# server: 'close' (today's connection per request), 'keepN'.
+sub keepconn_ways {
+	return ([ 'close', $M{noop_url}, $M{url} ],
+	    map { [ "keep$_", $M{keep_noop_url}{$_}, $M{keep_url}{$_} ] }
+	    @KEEPALIVE);
+}
+
+sub keepconn_noop {
+	noop_start();
+	my $ok = eval {
+		alternate('the no-op responder, connection per request and '
+		    . 'kept, in turn', map { +{ name => "noop-$_->[0]",
+		    target => 'keepconn', url => $_->[1], script => 'plain.lua',
+		    args => [ '/api/noop' ] } } keepconn_ways());
+		1;
+	};
+	noop_stop();
+	die $@ unless $ok;
+}
+
+sub keepconn_s1 {
+	alternate('S1, connection per request and kept, in turn',
+	    map { +{ name => "S1-$_->[0]", target => 'keepconn', url => $_->[2],
+	    script => 's1.lua', args => [ $D{medrec}{doctors} ] } }
+	    keepconn_ways());
+}
+
+sub keepconn_s2 {
+	alternate('S2, connection per request and kept, in turn',
+	    map { +{ name => "S2-$_->[0]", target => 'keepconn', url => $_->[2],
+	    script => 's2.lua', args => [ $D{medrec}{tokens} ] } }
+	    keepconn_ways());
+}
+
+# S1 from $BURST connections at once, short runs (at most 5 s): p99, and
+# errors and timeouts (wrk's socket errors), each way in turn.
+sub keepconn_burst {
+	my $d = $opt{duration} < 5 ? $opt{duration} : 5;
+	my @ways = map { +{ name => "burst-$_->[0]", target => 'keepconn',
+	    url => $_->[2], script => 's1.lua', connections => $BURST,
+	    args => [ $D{medrec}{doctors} ] } } keepconn_ways();
+	phase("S1 from $BURST connections, ${d} s runs, each way in turn");
+	settle();
+	for my $run (1 .. $opt{runs}) {
+		for my $w (@ways) {
+			settle();
+			record($w->{name}, 'keepconn', $run,
+			    wrk_once(%$w, duration => $d));
+		}
+	}
+}
+
+# FastCGI by hand (the stuck check): a request as nginx sends it with
+# fastcgi_keep_conn on (FCGI_BEGIN_REQUEST, responder, FCGI_KEEP_CONN),
+# its PARAMS and an empty STDIN.
+sub fcgi_record {
+	my ($type, $body) = @_;
+	return pack('CCnnCx', 1, $type, 1, length($body), 0) . $body;
+}
+
+sub fcgi_len {
+	my $n = length($_[0]);
+	return $n < 128 ? pack('C', $n) : pack('N', $n | 0x80000000);
+}
+
+sub fcgi_request {
+	my (%p) = @_;
+	my $params = join('', map { fcgi_len($_) . fcgi_len($p{$_}) . $_
+	    . $p{$_} } sort keys %p);
+	return fcgi_record(1, pack('nCx5', 1, 1)) . fcgi_record(4, $params)
+	    . fcgi_record(4, '') . fcgi_record(5, '');
+}
+
+# fcgi_end($sock, $secs): reads records until FCGI_END_REQUEST; whether it
+# came within $secs.
+sub fcgi_end {
+	my ($sock, $secs) = @_;
+	my $buf = '';
+	my $until = time + $secs;
+	my $sel = IO::Select->new($sock);
+	while (time < $until) {
+		while (length($buf) >= 8) {
+			my ($type, $len, $pad) = (unpack('CCnnC', $buf))[1, 3, 4];
+			last if length($buf) < 8 + $len + $pad;
+			return 1 if $type == 3;
+			substr($buf, 0, 8 + $len + $pad, '');
+		}
+		$sel->can_read($until - time) or last;
+		sysread($sock, $buf, 65536, length($buf)) or return 0;
+	}
+	return 0;
+}
+
+# Whether a held connection is still open (no EOF waiting on it).
+sub held_open {
+	my ($sock) = @_;
+	return 1 unless IO::Select->new($sock)->can_read(0);
+	my $n = sysread($sock, my $b, 1);
+	return defined $n && $n > 0;
+}
+
+# keepconn_stuck($name, $socket, $path, @urls): $M{workers} connections
+# straight to the FastCGI socket, each sending a kept request at once (so
+# that as many workers as can take one each) and then idle; then
+# $STUCK_TRIES requests through each of @urls, each on a new client
+# connection, timed.  No request may wait for an idle kept connection:
+# each must be answered in well under a second.  Records how many of the
+# held connections were still held before the requests and after.
+my $STUCK_TRIES = 20;
+sub keepconn_stuck {
+	my ($name, $socket, $path, @urls) = @_;
+	require IO::Socket::UNIX;
+	my $req = fcgi_request(REQUEST_METHOD => 'GET', PATH_INFO => $path,
+	    QUERY_STRING => '', REMOTE_ADDR => '127.0.0.1',
+	    SERVER_PROTOCOL => 'HTTP/1.1');
+	my @held = map {
+		IO::Socket::UNIX->new(Peer => $socket) // die "$socket: $!\n"
+	} 1 .. $M{workers};
+	syswrite($_, $req) for @held;
+	my $answered = grep { fcgi_end($_, 10) } @held;
+	sleep(0.5);
+	my $before = grep { held_open($_) } @held;
+	my @ms;
+	for my $i (1 .. $STUCK_TRIES) {
+		for my $u (@urls) {
+			my $t0 = time;
+			my $r = HTTP::Tiny->new(timeout => 30)->get("$u$path");
+			push @ms, $r->{status} == 200 ? (time - $t0) * 1000 : 30e3;
+		}
+	}
+	my $after = grep { held_open($_) } @held;
+	close($_) for @held;
+	@ms = sort { $a <=> $b } @ms;
+	$K{stuck}{$name} = { workers => $M{workers}, answered => $answered,
+	    before => $before, after => $after, n => scalar(@ms),
+	    max => $ms[-1], p50 => $ms[ int($#ms / 2) ],
+	    slow => scalar(grep { $_ > 1000 } @ms) };
+	say(sprintf('  stuck check %s: %d of %d held idle, %d requests, '
+	    . 'p50 %.2f ms, max %.2f ms, %d over 1 s; %d still held after',
+	    $name, $before, $M{workers}, scalar(@ms), $ms[ int($#ms / 2) ],
+	    $ms[-1], $K{stuck}{$name}{slow}, $after));
+}
+
+sub keepconn_stuck_all {
+	phase('the stuck check: requests while kept connections idle');
+	my @urls = map { $_->[2] } keepconn_ways();
+	keepconn_stuck('pool', "$work/pool.sock", '/api/health', @urls);
+	noop_start();
+	my $ok = eval {
+		keepconn_stuck('noop', "$work/noop.sock", '/api/noop',
+		    map { $_->[1] } keepconn_ways());
+		1;
+	};
+	noop_stop();
+	die $@ unless $ok;
+}
+
+sub keepconn_scenarios {
+	run_figures('--keep-conn', \%K,
+		[ 'the no-op responder both ways', \&keepconn_noop ],
+		[ 'S1 both ways', \&keepconn_s1 ],
+		[ 'S2 both ways', \&keepconn_s2 ],
+		[ "the $BURST-connection burst", \&keepconn_burst ],
+		[ 'the stuck check', \&keepconn_stuck_all ],
+	);
+}
+
+# The --keep-conn section, and its misses pushed onto @$misses.  Adopting
+# kept connections needs S1 and S2 to gain, the burst's p99 to hold (at
+# most 1.10 × the connection per request's, no more errors) and no request
+# stuck.
+sub keepconn_table {
+	my ($misses) = @_;
+	my $k = $S{keepconn} // {};
+	return '' unless %$k || $K{stuck};
+	my @ways = map { $_->[0] } keepconn_ways();
+	my $md = "\n## Connection reuse between nginx and the pool (issue 16)"
+	    . "\n\n`close` is today's connection per request; `keepN` is "
+	    . "`fastcgi_keep_conn on` with `upstream { keepalive N; }`.  The "
+	    . "ways went in turn (A, B, C, A, ...); req/s and latencies are "
+	    . "medians of $opt{runs} run" . ($opt{runs} > 1 ? 's' : '')
+	    . " of $opt{duration} s (the burst: of at most 5 s, from $BURST "
+	    . "connections); each ratio is against `close` in this run.\n\n"
+	    . "| scenario | way | req/s | p50 ms | p99 ms | errors | req/s vs "
+	    . "close | p99 vs close |\n|---|---|--:|--:|--:|--:|--:|--:|\n";
+	for my $s (qw(noop S1 S2 burst)) {
+		my $c = $k->{"$s-close"};
+		for my $w (@ways) {
+			my $x = $k->{"$s-$w"} or next;
+			$md .= "| $s | $w | " . ($x->{failed} ? '**FAILED** | | ' :
+			    join(' | ', fmt_n($x->{rps}), fmt_ms($x->{p50}),
+			    fmt_ms($x->{p99}))) . " | $x->{errors} | ";
+			if ($w ne 'close' && $c && !$c->{failed} && !$x->{failed}) {
+				$md .= sprintf('%.2f × | %.2f × |',
+				    $x->{rps} / $c->{rps}, $x->{p99} / $c->{p99});
+			} else {
+				$md .= ' | |';
+			}
+			$md .= "\n";
+		}
+	}
+	for my $n (sort keys %{ $K{stuck} // {} }) {
+		my $s = $K{stuck}{$n};
+		$md .= sprintf("\nStuck check, %s: %d connections straight to "
+		    . "its socket sent a kept request each (%d answered), then "
+		    . "idled; %d of them were still held by a worker when %d "
+		    . "requests went through nginx (every way in turn, each on a "
+		    . "new client connection): p50 %.2f ms, slowest %.2f ms, %d "
+		    . "over 1 s; %d still held after.\n", $n, $s->{workers},
+		    $s->{answered}, $s->{before}, $s->{n}, $s->{p50}, $s->{max},
+		    $s->{slow}, $s->{after});
+		push @$misses, "stuck check ($n): $s->{slow} requests took over "
+		    . '1 s' if $s->{slow};
+	}
+	# The decision's figures, per keepalive.
+	my @fig;
+	for my $w (grep { $_ ne 'close' } @ways) {
+		my @why;
+		for my $s (qw(S1 S2)) {
+			my ($x, $c) = ($k->{"$s-$w"}, $k->{"$s-close"});
+			push @why, "$s does not gain" unless $x && $c &&
+			    !$x->{failed} && !$c->{failed} && $x->{rps} > $c->{rps};
+		}
+		my ($b, $bc) = ($k->{"burst-$w"}, $k->{'burst-close'});
+		push @why, 'the burst p99 does not hold' unless $b && $bc &&
+		    !$b->{failed} && $b->{p99} <= 1.10 * $bc->{p99} &&
+		    $b->{errors} <= $bc->{errors};
+		push @why, 'a request was stuck' if grep { $_->{slow} }
+		    values %{ $K{stuck} // {} };
+		push @fig, "- $w: " . (@why ? 'not worth adopting: '
+		    . join('; ', @why) : 'S1 and S2 gain, the burst p99 holds, '
+		    . 'nothing stuck') . ".\n";
+	}
+	$md .= "\n" . join('', @fig) if @fig;
+	return $md;
+}
+
+
 sub summarise {
 	my %by;
 	push @{ $by{ $_->{target} }{ $_->{scenario} } }, $_ for @rows;
@@ -2219,7 +2521,7 @@ sub report {
 	summarise();
 	my $m = $S{medrec} // {};
 	my $lim = $S{limit} // {};
-	my @peers = grep { !/^(medrec|limit|attack|history|fhir)$/ } sort keys %S;
+	my @peers = grep { !/^(medrec|limit|attack|history|fhir|keepconn)$/ } sort keys %S;
 	my $big = "S4-$seed{big}";
 	my @misses;
 	my $cmd = join(' ', 'script/bench', @argv_copy);
@@ -2367,6 +2669,7 @@ sub report {
 	$md .= attack_table(\@misses);
 	$md .= history_table(\@misses);
 	$md .= fhir_table(\@misses);
+	$md .= keepconn_table(\@misses);
 	$md .= "\n## Targets missed\n\n" . (@misses ?
 	    join('', map { "- $_\n" } @misses) : "None.\n");
 	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
@@ -2814,6 +3117,8 @@ my $ok = eval {
 		history_scenarios();
 	} elsif ($opt{fhir}) {
 		fhir_scenarios();
+	} elsif ($opt{'keep-conn'}) {
+		keepconn_scenarios();
 	} else {
 		all_scenarios();
 	}
@@ -2839,10 +3144,10 @@ my $ok = eval {
 	# The under-attack scenario's S2 runs are medrec scenarios too.
 	$exit = (grep { $_->{failed} } values(%{ $S{medrec} // {} }),
 	    values(%{ $S{history} // {} }), values(%{ $S{fhir} // {} }),
-	    map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
+	    values(%{ $S{keepconn} // {} }), map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
 	# A --history or --fhir figure that broke is plumbing, though the
 	# others made the table.
-	$exit = 1 if $H{broken} || $F{broken};
+	$exit = 1 if $H{broken} || $F{broken} || $K{broken};
 	1;
 };
 my $err = $@;
