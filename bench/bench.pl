@@ -2252,6 +2252,16 @@ sub keepconn_s2 {
 	    keepconn_ways());
 }
 
+# S3 (a POST) both ways: nginx retries a request that fails on a kept
+# connection the pool closed, but not a POST once it has been sent
+# (ngx_http_upstream_next), so its errors are the ones to watch.
+sub keepconn_s3 {
+	alternate('S3, connection per request and kept, in turn',
+	    map { +{ name => "S3-$_->[0]", target => 'keepconn', url => $_->[2],
+	    script => 's3.lua', args => [ $D{medrec}{tokens} ] } }
+	    keepconn_ways());
+}
+
 # S1 from $BURST connections at once, short runs (at most 5 s): p99, and
 # errors and timeouts (wrk's socket errors), each way in turn.
 sub keepconn_burst {
@@ -2380,6 +2390,7 @@ sub keepconn_scenarios {
 		[ 'the no-op responder both ways', \&keepconn_noop ],
 		[ 'S1 both ways', \&keepconn_s1 ],
 		[ 'S2 both ways', \&keepconn_s2 ],
+		[ 'S3 both ways', \&keepconn_s3 ],
 		[ "the $BURST-connection burst", \&keepconn_burst ],
 		[ 'the stuck check', \&keepconn_stuck_all ],
 	);
@@ -2403,7 +2414,7 @@ sub keepconn_table {
 	    . "connections); each ratio is against `close` in this run.\n\n"
 	    . "| scenario | way | req/s | p50 ms | p99 ms | errors | req/s vs "
 	    . "close | p99 vs close |\n|---|---|--:|--:|--:|--:|--:|--:|\n";
-	for my $s (qw(noop S1 S2 burst)) {
+	for my $s (qw(noop S1 S2 S3 burst)) {
 		my $c = $k->{"$s-close"};
 		for my $w (@ways) {
 			my $x = $k->{"$s-$w"} or next;
@@ -2445,6 +2456,9 @@ sub keepconn_table {
 		push @why, 'the burst p99 does not hold' unless $b && $bc &&
 		    !$b->{failed} && $b->{p99} <= 1.10 * $bc->{p99} &&
 		    $b->{errors} <= $bc->{errors};
+		my ($p, $pc) = ($k->{"S3-$w"}, $k->{'S3-close'});
+		push @why, 'S3 (POST) has more errors' if $p && $pc &&
+		    $p->{errors} > $pc->{errors};
 		push @why, 'a request was stuck' if grep { $_->{slow} }
 		    values %{ $K{stuck} // {} };
 		push @fig, "- $w: " . (@why ? 'not worth adopting: '
