@@ -4,7 +4,8 @@
 # limits of the same machine, in one run, and optionally with other
 # implementations of API.md.  See bench/README.md for what each figure is.
 #
-#	bench/bench.pl [--quick] [--attack | --history | --fhir] [--scale N]
+#	bench/bench.pl [--quick] [--attack | --history | --fhir | --keep-conn]
+#	    [--scale N]
 #	    [--audit-rows M] [--before REV] [--connections 64] [--runs 3]
 #	    [--duration S] [--warmup S] [--compare [NAME=]URL ...] [--peers]
 #	    [--keep]
@@ -44,6 +45,10 @@
 #    S2, a FHIR search page through a next link of the big owner against
 #    the 10,000 one's, and worker memory after 1,000 and 100,000 FHIR
 #    requests.
+# 5d. --keep-conn, alone (no seed): issue 16's connection reuse, the no-op
+#    responder with a connection per request against fastcgi_keep_conn on
+#    and an upstream keepalive of 8 and of 32, in turn; then a check that
+#    no request waits behind idle kept connections.
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
@@ -101,8 +106,8 @@ die "bench: --fhir runs issue 15's figures alone, on medrec only: "
     . "leave out --attack, --history, --peers and --compare\n"
     if $opt{fhir} && ($opt{attack} || $opt{history} || $opt{peers}
     || $opt{compare});
-die "bench: --keep-conn runs issue 16's connection reuse figures alone, "
-    . "on medrec only\n" if $opt{'keep-conn'} && ($opt{attack} ||
+die "bench: --keep-conn runs issue 16's connection reuse figures alone "
+    . "(the no-op responder)\n" if $opt{'keep-conn'} && ($opt{attack} ||
     $opt{history} || $opt{fhir} || $opt{peers} || $opt{compare});
 if ($opt{quick}) {
 	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
@@ -138,8 +143,7 @@ my %seed = $opt{quick} ? (
 	big => $opt{fhir} ? ($scale_given ? $opt{scale} : 20_000) : 0,
     ) : (
 	doctors => 3000, users => 1000, per_user => 20, logins => 2000,
-	owner => 10_000, big => $opt{attack} || $opt{history} ||
-	$opt{'keep-conn'} ? 0 : $opt{scale},
+	owner => 10_000, big => $opt{attack} || $opt{history} ? 0 : $opt{scale},
     );
 # --history's sizes: issue 14's, or small ones that check the plumbing.
 # patients: each of the two owners of S4 (30% deleted, none deleted);
@@ -2164,151 +2168,77 @@ my %S;			# summary: target -> scenario -> medians
 ###############################################################################
 # Connection reuse (issue 16, part 3), --keep-conn: nginx's fastcgi_keep_conn
 # on with an upstream keepalive of each of @KEEPALIVE against a connection
-# per request, on the no-op responder and on the pool (S1, S2, and S1 from a
-# burst of $BURST connections), each way in turn (A, B, C, A, B, C, ...) so
-# that a shared machine's drift falls on all alike.  Then the check that no
-# request waits behind an idle kept connection.
+# per request, on the no-op responder (bench/noop-fcgi.c keeps connections
+# as a prefork pool can: README, "Connection reuse between nginx and the
+# pool"), each way in turn (A, B, C, A, B, C, ...) so that a shared
+# machine's drift falls on all alike.  Then the check that no request waits
+# behind an idle kept connection.  The pool keeps none (fcgi-app/worker.c
+# closes each connection), so only the no-op is measured kept; the pool's
+# figures both ways came from commit 71a8be2, which taught it to keep them.
 
-my %K;			# --keep-conn's facts: stuck check, broken
+my %K;			# --keep-conn's facts: closed, stuck, broken
 my @KEEPALIVE = (8, 32);
-my $BURST = 1024;
 
-# keepconn_conf($dir): the servers of the kept ways, written into $dir and
-# returned as include lines for nginx.conf: for each keepalive N, the no-op
-# responder's server and the site's API (the product's medrec-api.conf
-# with its upstream swapped for one that keeps N idle connections, and
-# fastcgi_keep_conn on), each on a port of its own.
+# keepconn_conf($dir): the no-op responder's server for each keepalive N
+# (fastcgi_keep_conn on, an upstream that keeps N idle connections, on a
+# port of its own, logging errors to keepN-noop-error.log), written into
+# $dir and returned as include lines for nginx.conf.
 sub keepconn_conf {
 	my ($dir) = @_;
-	my $api = slurp("$dir/medrec-api.conf");
 	my $noop = slurp("$top/bench/nginx-limits.conf.in");
 	($noop) = $noop =~ /(    location \/api\/ \{.*?\n    \})/s
 	    or die "bench: no /api/ location in bench/nginx-limits.conf.in\n";
 	my $inc = '';
 	for my $n (@KEEPALIVE) {
-		my ($p_noop, $p_api) = (free_port(), free_port());
-		my $a = "fastcgi_keep_conn on;\n" . $api;
-		$a =~ s/fastcgi_pass medrec_pool;/fastcgi_pass bench_pool_keep$n;/g;
-		spew("$dir/bench-keep$n-api.conf", $a);
+		my $p = free_port();
 		(my $loc = $noop) =~ s/fastcgi_pass bench_noop;/fastcgi_pass bench_noop_keep$n;\n        fastcgi_keep_conn on;/;
 		spew("$dir/bench-keep$n.conf", <<"EOC");
 upstream bench_noop_keep$n {
     server unix:$work/noop.sock;
     keepalive $n;
 }
-upstream bench_pool_keep$n {
-    server unix:$work/pool.sock;
-    keepalive $n;
-}
 server {
-    listen 127.0.0.1:$p_noop;
+    listen 127.0.0.1:$p;
     access_log $dir/limits-access.log medrec;
     error_log $dir/keep$n-noop-error.log;
 $loc
 }
-server {
-    listen 127.0.0.1:$p_api;
-    error_log $dir/keep$n-api-error.log;
-    include $dir/bench-keep$n-api.conf;
-}
 EOC
 		$inc .= "\n    include $dir/bench-keep$n.conf;";
-		$M{keep_noop_url}{$n} = "http://127.0.0.1:$p_noop";
-		$M{keep_url}{$n} = "http://127.0.0.1:$p_api";
+		$M{keep_noop_url}{$n} = "http://127.0.0.1:$p";
 	}
 	return $inc;
 }
 
-# The ways, each a name suffix and the URL of the no-op's and the pool's
-# server: 'close' (today's connection per request), 'keepN'.
+# The ways, each a name and the URL of the no-op's server: 'close' (today's
+# connection per request), 'keepN'.
 sub keepconn_ways {
-	return ([ 'close', $M{noop_url}, $M{url} ],
-	    map { [ "keep$_", $M{keep_noop_url}{$_}, $M{keep_url}{$_} ] }
-	    @KEEPALIVE);
+	return ([ 'close', $M{noop_url} ],
+	    map { [ "keep$_", $M{keep_noop_url}{$_} ] } @KEEPALIVE);
 }
 
-# keepconn_closed(): for each kept server (keepN-noop, keepN-api), how
-# many times so far nginx sent a request on a kept connection that the
-# other side had already closed: its error log's broken pipes and resets.
-# nginx then retries on another connection, except a POST it has sent.
-# (POST /api/patients logs only crit: its failures are S3's 502s.)
+# keepconn_closed(): for each keepalive N, how many times so far nginx sent
+# a request on a kept connection that the responder had already closed:
+# the broken pipes and resets of its error log.  nginx then retries on
+# another connection, except a POST it has sent (ngx_http_upstream_next).
 sub keepconn_closed {
 	my %n;
-	for my $f (glob("$work/nginx/keep*-error.log")) {
-		my ($k) = $f =~ m{/(keep\d+-\w+)-error\.log$} or next;
-		$n{$k} = () = slurp($f) =~ /\((?:32: Broken pipe|104: Connection reset by peer)\)|prematurely closed/g;
+	for my $n (@KEEPALIVE) {
+		my $f = "$work/nginx/keep$n-noop-error.log";
+		$n{$n} = -e $f ? () = slurp($f) =~ /\((?:32: Broken pipe|104: Connection reset by peer)\)|prematurely closed/g : 0;
 	}
 	return \%n;
 }
 
-# keepconn_phase($scenario, $server, $code): runs $code and records, per
-# kept way, the requests nginx sent on connections found closed meanwhile.
-sub keepconn_phase {
-	my ($scen, $server, $code) = @_;
-	my $before = keepconn_closed();
-	$code->();
-	my $after = keepconn_closed();
-	for my $n (@KEEPALIVE) {
-		my $k = "keep$n-$server";
-		$K{closed}{"$scen-keep$n"} = ($after->{$k} // 0) -
-		    ($before->{$k} // 0);
-	}
-}
-
 sub keepconn_noop {
-	noop_start();
-	my $ok = eval {
-		keepconn_phase('noop', 'noop', sub {
-			alternate('the no-op responder, connection per request '
-			    . 'and kept, in turn', map { +{
-			    name => "noop-$_->[0]", target => 'keepconn',
-			    url => $_->[1], script => 'plain.lua',
-			    args => [ '/api/noop' ] } } keepconn_ways());
-		});
-		1;
-	};
-	noop_stop();
-	die $@ unless $ok;
-}
-
-# keepconn_pool($scenario, $script, @args): a scenario of the pool, each
-# way in turn.
-sub keepconn_pool {
-	my ($scen, $script, @args) = @_;
-	keepconn_phase($scen, 'api', sub {
-		alternate("$scen, connection per request and kept, in turn",
-		    map { +{ name => "$scen-$_->[0]", target => 'keepconn',
-		    url => $_->[2], script => $script, args => \@args } }
-		    keepconn_ways());
-	});
-}
-
-sub keepconn_s1 { keepconn_pool('S1', 's1.lua', $D{medrec}{doctors}) }
-sub keepconn_s2 { keepconn_pool('S2', 's2.lua', $D{medrec}{tokens}) }
-
-# S3 (a POST) both ways: nginx retries a request that fails on a kept
-# connection the pool closed, but not a POST once it has been sent
-# (ngx_http_upstream_next), so its errors are the ones to watch.
-sub keepconn_s3 { keepconn_pool('S3', 's3.lua', $D{medrec}{tokens}) }
-
-# S1 from $BURST connections at once, short runs (at most 5 s): p99, and
-# errors and timeouts (wrk's socket errors), each way in turn.
-sub keepconn_burst {
-	my $d = $opt{duration} < 5 ? $opt{duration} : 5;
-	my @ways = map { +{ name => "burst-$_->[0]", target => 'keepconn',
-	    url => $_->[2], script => 's1.lua', connections => $BURST,
-	    args => [ $D{medrec}{doctors} ] } } keepconn_ways();
-	phase("S1 from $BURST connections, ${d} s runs, each way in turn");
-	settle();
-	keepconn_phase('burst', 'api', sub {
-		for my $run (1 .. $opt{runs}) {
-			for my $w (@ways) {
-				settle();
-				record($w->{name}, 'keepconn', $run,
-				    wrk_once(%$w, duration => $d));
-			}
-		}
-	});
+	my $before = keepconn_closed();
+	alternate('the no-op responder, connection per request and kept, in '
+	    . 'turn', map { +{ name => "noop-$_->[0]", target => 'keepconn',
+	    url => $_->[1], script => 'plain.lua', args => [ '/api/noop' ] } }
+	    keepconn_ways());
+	my $after = keepconn_closed();
+	$K{closed}{"noop-keep$_"} = $after->{$_} - $before->{$_}
+	    for @KEEPALIVE;
 }
 
 # FastCGI by hand (the stuck check): a request as nginx sends it with
@@ -2360,18 +2290,19 @@ sub held_open {
 	return defined $n && $n > 0;
 }
 
-# keepconn_stuck($name, $socket, $path, @urls): $M{workers} connections
-# straight to the FastCGI socket, each sending a kept request at once (so
-# that as many workers as can take one each) and then idle; then
-# $STUCK_TRIES requests through each of @urls, each on a new client
-# connection, timed.  No request may wait for an idle kept connection:
-# each must be answered in well under a second.  Records how many of the
-# held connections were still held before the requests and after.
+# The stuck check: as many connections as the responder has processes,
+# straight to its socket, each sending a kept request at once (so that as
+# many processes as can take one each) and then idle; then $STUCK_TRIES
+# requests through each way, each on a new client connection, timed.  No
+# request may wait for an idle kept connection: each must be answered in
+# well under a second.  Records how many of the held connections were
+# still held before the requests and after.
 my $STUCK_TRIES = 20;
 sub keepconn_stuck {
-	my ($name, $socket, $path, @urls) = @_;
+	phase('the stuck check: requests while kept connections idle');
 	require IO::Socket::UNIX;
-	my $req = fcgi_request(REQUEST_METHOD => 'GET', PATH_INFO => $path,
+	my $socket = "$work/noop.sock";
+	my $req = fcgi_request(REQUEST_METHOD => 'GET', PATH_INFO => '/api/noop',
 	    QUERY_STRING => '', REMOTE_ADDR => '127.0.0.1',
 	    SERVER_PROTOCOL => 'HTTP/1.1');
 	my @held = map {
@@ -2383,130 +2314,84 @@ sub keepconn_stuck {
 	my $before = grep { held_open($_) } @held;
 	my @ms;
 	for my $i (1 .. $STUCK_TRIES) {
-		for my $u (@urls) {
+		for my $w (keepconn_ways()) {
 			my $t0 = time;
-			my $r = HTTP::Tiny->new(timeout => 30)->get("$u$path");
+			my $r = HTTP::Tiny->new(timeout => 30)->get("$w->[1]/api/noop");
 			push @ms, $r->{status} == 200 ? (time - $t0) * 1000 : 30e3;
 		}
 	}
 	my $after = grep { held_open($_) } @held;
 	close($_) for @held;
 	@ms = sort { $a <=> $b } @ms;
-	$K{stuck}{$name} = { workers => $M{workers}, answered => $answered,
+	$K{stuck} = { workers => $M{workers}, answered => $answered,
 	    before => $before, after => $after, n => scalar(@ms),
 	    max => $ms[-1], p50 => $ms[ int($#ms / 2) ],
 	    slow => scalar(grep { $_ > 1000 } @ms) };
-	say(sprintf('  stuck check %s: %d of %d held idle, %d requests, '
-	    . 'p50 %.2f ms, max %.2f ms, %d over 1 s; %d still held after',
-	    $name, $before, $M{workers}, scalar(@ms), $ms[ int($#ms / 2) ],
-	    $ms[-1], $K{stuck}{$name}{slow}, $after));
-}
-
-sub keepconn_stuck_all {
-	phase('the stuck check: requests while kept connections idle');
-	my @urls = map { $_->[2] } keepconn_ways();
-	keepconn_stuck('pool', "$work/pool.sock", '/api/health', @urls);
-	noop_start();
-	my $ok = eval {
-		keepconn_stuck('noop', "$work/noop.sock", '/api/noop',
-		    map { $_->[1] } keepconn_ways());
-		1;
-	};
-	noop_stop();
-	die $@ unless $ok;
+	say(sprintf('  stuck check: %d of %d held idle, %d requests, p50 %.2f '
+	    . 'ms, max %.2f ms, %d over 1 s; %d still held after', $before,
+	    $M{workers}, scalar(@ms), $K{stuck}{p50}, $ms[-1],
+	    $K{stuck}{slow}, $after));
 }
 
 sub keepconn_scenarios {
+	noop_start();
 	run_figures('--keep-conn', \%K,
 		[ 'the no-op responder both ways', \&keepconn_noop ],
-		[ 'S1 both ways', \&keepconn_s1 ],
-		[ 'S2 both ways', \&keepconn_s2 ],
-		[ 'S3 both ways', \&keepconn_s3 ],
-		[ "the $BURST-connection burst", \&keepconn_burst ],
-		[ 'the stuck check', \&keepconn_stuck_all ],
+		[ 'the stuck check', \&keepconn_stuck ],
 	);
+	noop_stop();
 }
 
-# The --keep-conn section, and its misses pushed onto @$misses.  Adopting
-# kept connections needs S1 and S2 to gain, the burst's p99 to hold (at
-# most 1.10 × the connection per request's, no more errors) and no request
-# stuck.
+# The --keep-conn section, and its misses pushed onto @$misses.
 sub keepconn_table {
 	my ($misses) = @_;
 	my $k = $S{keepconn} // {};
 	return '' unless %$k || $K{stuck};
-	my @ways = map { $_->[0] } keepconn_ways();
-	my $md = "\n## Connection reuse between nginx and the pool (issue 16)"
-	    . "\n\n`close` is today's connection per request; `keepN` is "
-	    . "`fastcgi_keep_conn on` with `upstream { keepalive N; }`.  The "
-	    . "ways went in turn (A, B, C, A, ...); req/s and latencies are "
-	    . "medians of $opt{runs} run" . ($opt{runs} > 1 ? 's' : '')
-	    . " of $opt{duration} s (the burst: of at most 5 s, from $BURST "
-	    . "connections); each ratio is against `close` in this run.\n\n"
-	    . "*found closed* counts the requests nginx sent on a kept "
-	    . "connection the other side had already closed (warm-ups "
-	    . "included; retried on another connection unless a sent POST).\n\n"
-	    . "| scenario | way | req/s | p50 ms | p99 ms | errors | found "
-	    . "closed | req/s vs close | p99 vs close |\n"
-	    . "|---|---|--:|--:|--:|--:|--:|--:|--:|\n";
-	for my $s (qw(noop S1 S2 S3 burst)) {
-		my $c = $k->{"$s-close"};
-		for my $w (@ways) {
-			my $x = $k->{"$s-$w"} or next;
-			$md .= "| $s | $w | " . ($x->{failed} ? '**FAILED** | | ' :
-			    join(' | ', fmt_n($x->{rps}), fmt_ms($x->{p50}),
-			    fmt_ms($x->{p99}))) . " | $x->{errors} | "
-			    . fmt_n($K{closed}{"$s-$w"}) . ' | ';
-			push @$misses, "$s $w: $x->{errors} errors"
-			    if $x->{errors};
-			if ($w ne 'close' && $c && !$c->{failed} && !$x->{failed}) {
-				$md .= sprintf('%.2f × | %.2f × |',
-				    $x->{rps} / $c->{rps}, $x->{p99} / $c->{p99});
-			} else {
-				$md .= ' | |';
-			}
-			$md .= "\n";
+	my $md = "\n## Connection reuse between nginx and a FastCGI responder "
+	    . "(issue 16)\n\n`close` is a connection per request, as the site "
+	    . "passes to the pool; `keepN` is `fastcgi_keep_conn on` with "
+	    . "`upstream { keepalive N; }`, to the no-op responder, which "
+	    . "keeps at most one connection per process and gives it up when "
+	    . "it accepts another.  The ways went in turn (A, B, C, A, ...); "
+	    . "req/s and latencies are medians of $opt{runs} run"
+	    . ($opt{runs} > 1 ? 's' : '') . " of $opt{duration} s; each ratio "
+	    . "is against `close` in this run.  *found closed* counts the "
+	    . "requests nginx sent on a kept connection the responder had "
+	    . "already closed (warm-ups included; nginx retried them on "
+	    . "another connection, as it would not a sent POST).\n\n"
+	    . "| way | req/s | p50 ms | p99 ms | errors | found closed | "
+	    . "req/s vs close | p99 vs close |\n"
+	    . "|---|--:|--:|--:|--:|--:|--:|--:|\n";
+	my $c = $k->{'noop-close'};
+	for my $w (map { $_->[0] } keepconn_ways()) {
+		my $x = $k->{"noop-$w"} or next;
+		$md .= "| $w | " . ($x->{failed} ? '**FAILED** | | ' :
+		    join(' | ', fmt_n($x->{rps}), fmt_ms($x->{p50}),
+		    fmt_ms($x->{p99}))) . " | $x->{errors} | "
+		    . fmt_n($K{closed}{"noop-$w"}) . ' | ';
+		push @$misses, "no-op $w: $x->{errors} errors" if $x->{errors};
+		if ($w ne 'close' && $c && !$c->{failed} && !$x->{failed}) {
+			$md .= sprintf('%.2f × | %.2f × |',
+			    $x->{rps} / $c->{rps}, $x->{p99} / $c->{p99});
+		} else {
+			$md .= ' | |';
 		}
+		$md .= "\n";
 	}
-	for my $n (sort keys %{ $K{stuck} // {} }) {
-		my $s = $K{stuck}{$n};
-		$md .= sprintf("\nStuck check, %s: %d connections straight to "
-		    . "its socket sent a kept request each (%d answered), then "
-		    . "idled; %d of them were still held by a worker when %d "
-		    . "requests went through nginx (every way in turn, each on a "
-		    . "new client connection): p50 %.2f ms, slowest %.2f ms, %d "
-		    . "over 1 s; %d still held after.\n", $n, $s->{workers},
+	if (my $s = $K{stuck}) {
+		$md .= sprintf("\nStuck check: %d connections straight to the "
+		    . "responder's socket sent a kept request each (%d answered), "
+		    . "then idled; %d of them were still held by a process when "
+		    . "%d requests went through nginx (every way in turn, each on "
+		    . "a new client connection): p50 %.2f ms, slowest %.2f ms, %d "
+		    . "over 1 s; %d still held after.\n", $s->{workers},
 		    $s->{answered}, $s->{before}, $s->{n}, $s->{p50}, $s->{max},
 		    $s->{slow}, $s->{after});
-		push @$misses, "stuck check ($n): $s->{slow} requests took over "
-		    . '1 s' if $s->{slow};
+		push @$misses, "stuck check: $s->{slow} requests took over 1 s"
+		    if $s->{slow};
 	}
-	# The decision's figures, per keepalive.
-	my @fig;
-	for my $w (grep { $_ ne 'close' } @ways) {
-		my @why;
-		for my $s (qw(S1 S2)) {
-			my ($x, $c) = ($k->{"$s-$w"}, $k->{"$s-close"});
-			push @why, "$s does not gain" unless $x && $c &&
-			    !$x->{failed} && !$c->{failed} && $x->{rps} > $c->{rps};
-		}
-		my ($b, $bc) = ($k->{"burst-$w"}, $k->{'burst-close'});
-		push @why, 'the burst p99 does not hold' unless $b && $bc &&
-		    !$b->{failed} && $b->{p99} <= 1.10 * $bc->{p99} &&
-		    $b->{errors} <= $bc->{errors};
-		my ($p, $pc) = ($k->{"S3-$w"}, $k->{'S3-close'});
-		push @why, 'S3 (POST) has more errors' if $p && $pc &&
-		    $p->{errors} > $pc->{errors};
-		push @why, 'a request was stuck' if grep { $_->{slow} }
-		    values %{ $K{stuck} // {} };
-		push @fig, "- $w: " . (@why ? 'not worth adopting: '
-		    . join('; ', @why) : 'S1 and S2 gain, the burst p99 holds, '
-		    . 'nothing stuck') . ".\n";
-	}
-	$md .= "\n" . join('', @fig) if @fig;
 	return $md;
 }
-
 
 sub summarise {
 	my %by;
@@ -2586,18 +2471,19 @@ sub report {
 	$md .= sprintf("`%s` — %s, %s × %d cores, commit %s%s, %d s in all.\n\n",
 	    $cmd, strftime('%Y-%m-%d %H:%M UTC', gmtime($started)), $cpu,
 	    $nproc, $commit || '?', $dirty, time - $started);
+	# --keep-conn seeds nothing.
+	my $seeded = $opt{'keep-conn'} ? 'Seed: none.' : sprintf('Seed: %s '
+	    . '(%.0f s); owners of %s patients.', $M{seed_counts} // '?',
+	    $M{seed_seconds} // 0, join(' and ', map { fmt_n($_) } grep { $_ }
+	    $seed{owner}, $seed{big}));
 	$md .= sprintf("wrk: %d connections, %d threads; %d run%s of %d s after "
 	    . "a %d s warm-up per scenario, medians. Pool: WORKERS=%d, "
-	    . "BCRYPT_COST=%d, DB_PREPARE=%s. Seed: %s (%.0f s); owners of %s "
-	    . "patients. nginx and PostgreSQL as `script/server` sets them "
-	    . "up (durable commits).\n\n",
+	    . "BCRYPT_COST=%d, DB_PREPARE=%s. %s nginx and PostgreSQL as "
+	    . "`script/server` sets them up (durable commits).\n\n",
 	    $opt{attack} ? $M{attack_readers} : $opt{connections},
 	    $opt{threads}, $opt{runs},
 	    $opt{runs} > 1 ? 's' : '', $opt{duration}, $opt{warmup},
-	    $M{workers} // 0, $bcrypt_cost, $ENV{DB_PREPARE} // 1,
-	    $M{seed_counts} // '?', $M{seed_seconds} // 0,
-	    join(' and ', map { fmt_n($_) } grep { $_ }
-	    $seed{owner}, $seed{big}));
+	    $M{workers} // 0, $bcrypt_cost, $ENV{DB_PREPARE} // 1, $seeded);
 
 	# Limits.
 	my $noop = $lim->{'noop-fcgi'};
@@ -3159,8 +3045,11 @@ my $ok = eval {
 	    postmaster($M{pg})) };
 	pool_start();
 	nginx_start();
-	phase("seeding");
-	seed_medrec();
+	# --keep-conn measures the no-op responder alone: nothing to seed.
+	unless ($opt{'keep-conn'}) {
+		phase("seeding");
+		seed_medrec();
+	}
 	# --attack: the under-attack scenario alone; --history: issue 14's
 	# figures alone; --fhir: issue 15's.
 	if ($opt{attack}) {

@@ -10,12 +10,6 @@
  * listening socket is non-blocking, so a worker that loses the race for a
  * connection to a sibling goes back to waiting instead of sleeping in
  * accept() with signals blocked.
- *
- * Kept connections (nginx's fastcgi_keep_conn, FCGI_KEEP_CONN): a worker
- * holds at most one, idle between requests, and waits on it and on the
- * listening socket together.  A connection waiting to be accepted never
- * waits behind an idle kept one: the worker that wakes for it accepts it
- * and closes its kept connection, which nginx then stops using.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -232,8 +225,6 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 	r.path = arena_strdup(a, r.path);
 	if (stdin_drained(fr->in))
 		FCGX_Detach(fr);
-	else
-		fr->keepConnection = 0;	/* unread stdin would be misread */
 	FCGX_Finish_r(fr);
 	ms = now_ms() - t0;
 	metrics_request(r.route != NULL ? (int)(r.route - app.routes) : -1,
@@ -244,28 +235,16 @@ serve(const struct conf *c, struct arena *a, FCGX_Request *fr)
 	arena_reset(a);
 }
 
-/* Whether the kept connection kfd is among the n ready events. */
-static int
-kept_ready(const struct epoll_event *evs, int n, int kfd)
-{
-	int	 i;
-
-	for (i = 0; i < n; i++)
-		if (evs[i].data.fd == kfd)
-			return 1;
-	return 0;
-}
-
 void
 worker_run(const struct conf *c, int fd)
 {
 	struct sigaction	 sa;
-	struct epoll_event	 ev, evs[2];
+	struct epoll_event	 ev;
 	sigset_t		 block, waitmask, pending;
 	FCGX_Request		 fr;
 	struct arena		*a;
 	long			 served = 0;
-	int			 ep, n, cfd;
+	int			 ep;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop;
@@ -307,8 +286,7 @@ worker_run(const struct conf *c, int fd)
 		 * one woken for it, until the next one arrives or nginx gives
 		 * up.  So an idle worker also tries to accept once a second.
 		 */
-		n = epoll_pwait(ep, evs, 2, IDLE_POLL_MS, &waitmask);
-		if (n == -1) {
+		if (epoll_pwait(ep, &ev, 1, IDLE_POLL_MS, &waitmask) == -1) {
 			if (errno != EINTR)
 				log_msg(NULL, "error", "epoll_pwait: %s",
 				    strerror(errno));
@@ -321,20 +299,6 @@ worker_run(const struct conf *c, int fd)
 		    sigismember(&pending, SIGHUP) ||
 		    sigismember(&pending, SIGINT)))
 			break;
-		if (fr.ipcFd >= 0 && !kept_ready(evs, n, fr.ipcFd)) {
-			/*
-			 * Idle on the kept connection, woken for the
-			 * listening socket (or the poll): accept here, and
-			 * only then give the kept one up, so that it is not
-			 * closed for a connection a sibling took.
-			 */
-			if ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) ==
-			    -1)
-				continue;
-			FCGX_Free(&fr, 1);
-			/* FCGX_Accept_r reads from ipcFd when it is open. */
-			fr.ipcFd = cfd;
-		}
 		if (FCGX_Accept_r(&fr) < 0)
 			continue;	/* a sibling took it (EAGAIN) */
 		if (metrics_self != NULL)
@@ -346,18 +310,6 @@ worker_run(const struct conf *c, int fd)
 			log_msg(NULL, "info", "worker recycled after %ld "
 			    "requests", served);
 			break;
-		}
-		/* Kept: watch it too (EEXIST: it already is; a closed fd
-		 * leaves the set by itself). */
-		if (fr.ipcFd >= 0) {
-			ev.events = EPOLLIN;
-			ev.data.fd = fr.ipcFd;
-			if (epoll_ctl(ep, EPOLL_CTL_ADD, fr.ipcFd, &ev) == -1 &&
-			    errno != EEXIST) {
-				log_msg(NULL, "error", "epoll_ctl: %s",
-				    strerror(errno));
-				FCGX_Free(&fr, 1);
-			}
 		}
 	}
 	FCGX_Free(&fr, 1);
