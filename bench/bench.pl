@@ -4,7 +4,8 @@
 # limits of the same machine, in one run, and optionally with other
 # implementations of API.md.  See bench/README.md for what each figure is.
 #
-#	bench/bench.pl [--quick] [--attack | --history | --fhir] [--scale N]
+#	bench/bench.pl [--quick] [--attack | --history | --fhir | --keep-conn]
+#	    [--scale N]
 #	    [--audit-rows M] [--before REV] [--connections 64] [--runs 3]
 #	    [--duration S] [--warmup S] [--compare [NAME=]URL ...] [--peers]
 #	    [--keep]
@@ -44,6 +45,10 @@
 #    S2, a FHIR search page through a next link of the big owner against
 #    the 10,000 one's, and worker memory after 1,000 and 100,000 FHIR
 #    requests.
+# 5d. --keep-conn, alone (no seed): issue 16's connection reuse, the no-op
+#    responder with a connection per request against fastcgi_keep_conn on
+#    and an upstream keepalive of 8 and of 32, in turn; then a check that
+#    no request waits behind idle kept connections.
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
@@ -85,7 +90,7 @@ my %opt = (connections => 64, runs => 3, scale => 1_000_000, threads => 2);
 GetOptions(\%opt, 'quick', 'scale=i', 'connections=i', 'runs=i',
     'duration=i', 'warmup=i', 'compare=s@', 'peers', 'keep', 'threads=i',
     'results=s', 'attack', 'history', 'fhir', 'audit-rows=i', 'before=s',
-    'help')
+    'keep-conn', 'help')
     or usage();
 # --history compares S3 and PATCH with this commit's build: issue 14's
 # parent, the service before history ('none' leaves the figure out).
@@ -101,6 +106,9 @@ die "bench: --fhir runs issue 15's figures alone, on medrec only: "
     . "leave out --attack, --history, --peers and --compare\n"
     if $opt{fhir} && ($opt{attack} || $opt{history} || $opt{peers}
     || $opt{compare});
+die "bench: --keep-conn runs issue 16's connection reuse figures alone "
+    . "(the no-op responder)\n" if $opt{'keep-conn'} && ($opt{attack} ||
+    $opt{history} || $opt{fhir} || $opt{peers} || $opt{compare});
 if ($opt{quick}) {
 	$opt{runs} = 1 unless grep { /^--?runs/ } @argv_copy;
 	$opt{duration} //= 3;
@@ -116,7 +124,8 @@ die "bench: --audit-rows must be 0 (no trail figures) or more\n"
 
 sub usage {
 	print STDERR <<'EOF';
-usage: script/bench [--quick] [--attack | --history | --fhir] [--scale N]
+usage: script/bench [--quick] [--attack | --history | --fhir | --keep-conn]
+                    [--scale N]
                     [--audit-rows M] [--before REV] [--connections 64]
                     [--runs 3] [--duration 10] [--warmup 5]
                     [--compare [NAME=]URL ...] [--peers] [--keep]
@@ -165,7 +174,8 @@ my $pgbin = Medrec::Stack::pgbin();
 my $results_dir = $opt{results} // "$top/bench/results";
 # Only a full run replaces latest.md, which the README quotes.
 my $latest = ($opt{attack} ? 'latest-attack' : $opt{history} ?
-    'latest-history' : $opt{fhir} ? 'latest-fhir' : 'latest')
+    'latest-history' : $opt{fhir} ? 'latest-fhir' : $opt{'keep-conn'} ?
+    'latest-keepconn' : 'latest')
     . ($opt{quick} ? '-quick' : '') . '.md';
 my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
 
@@ -514,8 +524,9 @@ sub nginx_start {
 	$limits =~ s/\@DIR\@/$dir/g;
 	spew("$dir/bench-limits.conf", $limits);
 	my $conf = slurp("$dir/nginx.conf");
+	my $keep = $opt{'keep-conn'} ? keepconn_conf($dir) : '';
 	$conf =~ s{(include\s+\Q$dir\E/medrec\.conf;)}
-	    {$1\n    include $dir/bench-limits.conf;}
+	    {$1\n    include $dir/bench-limits.conf;$keep}
 	    or die "bench: cannot find the site's include in $dir/nginx.conf\n";
 	spew("$dir/nginx.conf", $conf);
 	$M{nginx_pid} = nginx_run($dir);
@@ -2154,6 +2165,234 @@ sub fhir_scenarios {
 
 my %S;			# summary: target -> scenario -> medians
 
+###############################################################################
+# Connection reuse (issue 16, part 3), --keep-conn: nginx's fastcgi_keep_conn
+# on with an upstream keepalive of each of @KEEPALIVE against a connection
+# per request, on the no-op responder (bench/noop-fcgi.c keeps connections
+# as a prefork pool can: README, "Connection reuse between nginx and the
+# pool"), each way in turn (A, B, C, A, B, C, ...) so that a shared
+# machine's drift falls on all alike.  Then the check that no request waits
+# behind an idle kept connection.  The pool keeps none (fcgi-app/worker.c
+# closes each connection), so only the no-op is measured kept; the pool's
+# figures both ways came from commit 71a8be2, which taught it to keep them.
+
+my %K;			# --keep-conn's facts: closed, stuck, broken
+my @KEEPALIVE = (8, 32);
+
+# keepconn_conf($dir): the no-op responder's server for each keepalive N
+# (fastcgi_keep_conn on, an upstream that keeps N idle connections, on a
+# port of its own, logging errors to keepN-noop-error.log), written into
+# $dir and returned as include lines for nginx.conf.
+sub keepconn_conf {
+	my ($dir) = @_;
+	my $noop = slurp("$top/bench/nginx-limits.conf.in");
+	($noop) = $noop =~ /(    location \/api\/ \{.*?\n    \})/s
+	    or die "bench: no /api/ location in bench/nginx-limits.conf.in\n";
+	my $inc = '';
+	for my $n (@KEEPALIVE) {
+		my $p = free_port();
+		(my $loc = $noop) =~ s/fastcgi_pass bench_noop;/fastcgi_pass bench_noop_keep$n;\n        fastcgi_keep_conn on;/;
+		spew("$dir/bench-keep$n.conf", <<"EOC");
+upstream bench_noop_keep$n {
+    server unix:$work/noop.sock;
+    keepalive $n;
+}
+server {
+    listen 127.0.0.1:$p;
+    access_log $dir/limits-access.log medrec;
+    error_log $dir/keep$n-noop-error.log;
+$loc
+}
+EOC
+		$inc .= "\n    include $dir/bench-keep$n.conf;";
+		$M{keep_noop_url}{$n} = "http://127.0.0.1:$p";
+	}
+	return $inc;
+}
+
+# The ways, each a name and the URL of the no-op's server: 'close' (today's
+# connection per request), 'keepN'.
+sub keepconn_ways {
+	return ([ 'close', $M{noop_url} ],
+	    map { [ "keep$_", $M{keep_noop_url}{$_} ] } @KEEPALIVE);
+}
+
+# keepconn_closed(): for each keepalive N, how many times so far nginx sent
+# a request on a kept connection that the responder had already closed:
+# the broken pipes and resets of its error log.  nginx then retries on
+# another connection, except a POST it has sent (ngx_http_upstream_next).
+sub keepconn_closed {
+	my %n;
+	for my $n (@KEEPALIVE) {
+		my $f = "$work/nginx/keep$n-noop-error.log";
+		$n{$n} = -e $f ? () = slurp($f) =~ /\((?:32: Broken pipe|104: Connection reset by peer)\)|prematurely closed/g : 0;
+	}
+	return \%n;
+}
+
+sub keepconn_noop {
+	my $before = keepconn_closed();
+	alternate('the no-op responder, connection per request and kept, in '
+	    . 'turn', map { +{ name => "noop-$_->[0]", target => 'keepconn',
+	    url => $_->[1], script => 'plain.lua', args => [ '/api/noop' ] } }
+	    keepconn_ways());
+	my $after = keepconn_closed();
+	$K{closed}{"noop-keep$_"} = $after->{$_} - $before->{$_}
+	    for @KEEPALIVE;
+}
+
+# FastCGI by hand (the stuck check): a request as nginx sends it with
+# fastcgi_keep_conn on (FCGI_BEGIN_REQUEST, responder, FCGI_KEEP_CONN),
+# its PARAMS and an empty STDIN.
+sub fcgi_record {
+	my ($type, $body) = @_;
+	return pack('CCnnCx', 1, $type, 1, length($body), 0) . $body;
+}
+
+sub fcgi_len {
+	my $n = length($_[0]);
+	return $n < 128 ? pack('C', $n) : pack('N', $n | 0x80000000);
+}
+
+sub fcgi_request {
+	my (%p) = @_;
+	my $params = join('', map { fcgi_len($_) . fcgi_len($p{$_}) . $_
+	    . $p{$_} } sort keys %p);
+	return fcgi_record(1, pack('nCx5', 1, 1)) . fcgi_record(4, $params)
+	    . fcgi_record(4, '') . fcgi_record(5, '');
+}
+
+# fcgi_end($sock, $secs): reads records until FCGI_END_REQUEST; whether it
+# came within $secs.
+sub fcgi_end {
+	my ($sock, $secs) = @_;
+	my $buf = '';
+	my $until = time + $secs;
+	my $sel = IO::Select->new($sock);
+	while (time < $until) {
+		while (length($buf) >= 8) {
+			my ($type, $len, $pad) = (unpack('CCnnC', $buf))[1, 3, 4];
+			last if length($buf) < 8 + $len + $pad;
+			return 1 if $type == 3;
+			substr($buf, 0, 8 + $len + $pad, '');
+		}
+		$sel->can_read($until - time) or last;
+		sysread($sock, $buf, 65536, length($buf)) or return 0;
+	}
+	return 0;
+}
+
+# Whether a held connection is still open (no EOF waiting on it).
+sub held_open {
+	my ($sock) = @_;
+	return 1 unless IO::Select->new($sock)->can_read(0);
+	my $n = sysread($sock, my $b, 1);
+	return defined $n && $n > 0;
+}
+
+# The stuck check: as many connections as the responder has processes,
+# straight to its socket, each sending a kept request at once (so that as
+# many processes as can take one each) and then idle; then $STUCK_TRIES
+# requests through each way, each on a new client connection, timed.  No
+# request may wait for an idle kept connection: each must be answered in
+# well under a second.  Records how many of the held connections were
+# still held before the requests and after.
+my $STUCK_TRIES = 20;
+sub keepconn_stuck {
+	phase('the stuck check: requests while kept connections idle');
+	require IO::Socket::UNIX;
+	my $socket = "$work/noop.sock";
+	my $req = fcgi_request(REQUEST_METHOD => 'GET', PATH_INFO => '/api/noop',
+	    QUERY_STRING => '', REMOTE_ADDR => '127.0.0.1',
+	    SERVER_PROTOCOL => 'HTTP/1.1');
+	my @held = map {
+		IO::Socket::UNIX->new(Peer => $socket) // die "$socket: $!\n"
+	} 1 .. $M{workers};
+	syswrite($_, $req) for @held;
+	my $answered = grep { fcgi_end($_, 10) } @held;
+	sleep(0.5);
+	my $before = grep { held_open($_) } @held;
+	my @ms;
+	for my $i (1 .. $STUCK_TRIES) {
+		for my $w (keepconn_ways()) {
+			my $t0 = time;
+			my $r = HTTP::Tiny->new(timeout => 30)->get("$w->[1]/api/noop");
+			push @ms, $r->{status} == 200 ? (time - $t0) * 1000 : 30e3;
+		}
+	}
+	my $after = grep { held_open($_) } @held;
+	close($_) for @held;
+	@ms = sort { $a <=> $b } @ms;
+	$K{stuck} = { workers => $M{workers}, answered => $answered,
+	    before => $before, after => $after, n => scalar(@ms),
+	    max => $ms[-1], p50 => $ms[ int($#ms / 2) ],
+	    slow => scalar(grep { $_ > 1000 } @ms) };
+	say(sprintf('  stuck check: %d of %d held idle, %d requests, p50 %.2f '
+	    . 'ms, max %.2f ms, %d over 1 s; %d still held after', $before,
+	    $M{workers}, scalar(@ms), $K{stuck}{p50}, $ms[-1],
+	    $K{stuck}{slow}, $after));
+}
+
+sub keepconn_scenarios {
+	noop_start();
+	run_figures('--keep-conn', \%K,
+		[ 'the no-op responder both ways', \&keepconn_noop ],
+		[ 'the stuck check', \&keepconn_stuck ],
+	);
+	noop_stop();
+}
+
+# The --keep-conn section, and its misses pushed onto @$misses.
+sub keepconn_table {
+	my ($misses) = @_;
+	my $k = $S{keepconn} // {};
+	return '' unless %$k || $K{stuck};
+	my $md = "\n## Connection reuse between nginx and a FastCGI responder "
+	    . "(issue 16)\n\n`close` is a connection per request, as the site "
+	    . "passes to the pool; `keepN` is `fastcgi_keep_conn on` with "
+	    . "`upstream { keepalive N; }`, to the no-op responder, which "
+	    . "keeps at most one connection per process and gives it up when "
+	    . "it accepts another.  The ways went in turn (A, B, C, A, ...); "
+	    . "req/s and latencies are medians of $opt{runs} run"
+	    . ($opt{runs} > 1 ? 's' : '') . " of $opt{duration} s; each ratio "
+	    . "is against `close` in this run.  *found closed* counts the "
+	    . "requests nginx sent on a kept connection the responder had "
+	    . "already closed (warm-ups included; nginx retried them on "
+	    . "another connection, as it would not a sent POST).\n\n"
+	    . "| way | req/s | p50 ms | p99 ms | errors | found closed | "
+	    . "req/s vs close | p99 vs close |\n"
+	    . "|---|--:|--:|--:|--:|--:|--:|--:|\n";
+	my $c = $k->{'noop-close'};
+	for my $w (map { $_->[0] } keepconn_ways()) {
+		my $x = $k->{"noop-$w"} or next;
+		$md .= "| $w | " . ($x->{failed} ? '**FAILED** | | ' :
+		    join(' | ', fmt_n($x->{rps}), fmt_ms($x->{p50}),
+		    fmt_ms($x->{p99}))) . " | $x->{errors} | "
+		    . fmt_n($K{closed}{"noop-$w"}) . ' | ';
+		push @$misses, "no-op $w: $x->{errors} errors" if $x->{errors};
+		if ($w ne 'close' && $c && !$c->{failed} && !$x->{failed}) {
+			$md .= sprintf('%.2f × | %.2f × |',
+			    $x->{rps} / $c->{rps}, $x->{p99} / $c->{p99});
+		} else {
+			$md .= ' | |';
+		}
+		$md .= "\n";
+	}
+	if (my $s = $K{stuck}) {
+		$md .= sprintf("\nStuck check: %d connections straight to the "
+		    . "responder's socket sent a kept request each (%d answered), "
+		    . "then idled; %d of them were still held by a process when "
+		    . "%d requests went through nginx (every way in turn, each on "
+		    . "a new client connection): p50 %.2f ms, slowest %.2f ms, %d "
+		    . "over 1 s; %d still held after.\n", $s->{workers},
+		    $s->{answered}, $s->{before}, $s->{n}, $s->{p50}, $s->{max},
+		    $s->{slow}, $s->{after});
+		push @$misses, "stuck check: $s->{slow} requests took over 1 s"
+		    if $s->{slow};
+	}
+	return $md;
+}
+
 sub summarise {
 	my %by;
 	push @{ $by{ $_->{target} }{ $_->{scenario} } }, $_ for @rows;
@@ -2219,7 +2458,7 @@ sub report {
 	summarise();
 	my $m = $S{medrec} // {};
 	my $lim = $S{limit} // {};
-	my @peers = grep { !/^(medrec|limit|attack|history|fhir)$/ } sort keys %S;
+	my @peers = grep { !/^(medrec|limit|attack|history|fhir|keepconn)$/ } sort keys %S;
 	my $big = "S4-$seed{big}";
 	my @misses;
 	my $cmd = join(' ', 'script/bench', @argv_copy);
@@ -2232,18 +2471,19 @@ sub report {
 	$md .= sprintf("`%s` — %s, %s × %d cores, commit %s%s, %d s in all.\n\n",
 	    $cmd, strftime('%Y-%m-%d %H:%M UTC', gmtime($started)), $cpu,
 	    $nproc, $commit || '?', $dirty, time - $started);
+	# --keep-conn seeds nothing.
+	my $seeded = $opt{'keep-conn'} ? 'Seed: none.' : sprintf('Seed: %s '
+	    . '(%.0f s); owners of %s patients.', $M{seed_counts} // '?',
+	    $M{seed_seconds} // 0, join(' and ', map { fmt_n($_) } grep { $_ }
+	    $seed{owner}, $seed{big}));
 	$md .= sprintf("wrk: %d connections, %d threads; %d run%s of %d s after "
 	    . "a %d s warm-up per scenario, medians. Pool: WORKERS=%d, "
-	    . "BCRYPT_COST=%d, DB_PREPARE=%s. Seed: %s (%.0f s); owners of %s "
-	    . "patients. nginx and PostgreSQL as `script/server` sets them "
-	    . "up (durable commits).\n\n",
+	    . "BCRYPT_COST=%d, DB_PREPARE=%s. %s nginx and PostgreSQL as "
+	    . "`script/server` sets them up (durable commits).\n\n",
 	    $opt{attack} ? $M{attack_readers} : $opt{connections},
 	    $opt{threads}, $opt{runs},
 	    $opt{runs} > 1 ? 's' : '', $opt{duration}, $opt{warmup},
-	    $M{workers} // 0, $bcrypt_cost, $ENV{DB_PREPARE} // 1,
-	    $M{seed_counts} // '?', $M{seed_seconds} // 0,
-	    join(' and ', map { fmt_n($_) } grep { $_ }
-	    $seed{owner}, $seed{big}));
+	    $M{workers} // 0, $bcrypt_cost, $ENV{DB_PREPARE} // 1, $seeded);
 
 	# Limits.
 	my $noop = $lim->{'noop-fcgi'};
@@ -2367,6 +2607,7 @@ sub report {
 	$md .= attack_table(\@misses);
 	$md .= history_table(\@misses);
 	$md .= fhir_table(\@misses);
+	$md .= keepconn_table(\@misses);
 	$md .= "\n## Targets missed\n\n" . (@misses ?
 	    join('', map { "- $_\n" } @misses) : "None.\n");
 	$md .= "\n## Notes\n\n" . join('', map { "- $_\n" } @notes) if @notes;
@@ -2804,8 +3045,11 @@ my $ok = eval {
 	    postmaster($M{pg})) };
 	pool_start();
 	nginx_start();
-	phase("seeding");
-	seed_medrec();
+	# --keep-conn measures the no-op responder alone: nothing to seed.
+	unless ($opt{'keep-conn'}) {
+		phase("seeding");
+		seed_medrec();
+	}
 	# --attack: the under-attack scenario alone; --history: issue 14's
 	# figures alone; --fhir: issue 15's.
 	if ($opt{attack}) {
@@ -2814,6 +3058,8 @@ my $ok = eval {
 		history_scenarios();
 	} elsif ($opt{fhir}) {
 		fhir_scenarios();
+	} elsif ($opt{'keep-conn'}) {
+		keepconn_scenarios();
 	} else {
 		all_scenarios();
 	}
@@ -2839,10 +3085,10 @@ my $ok = eval {
 	# The under-attack scenario's S2 runs are medrec scenarios too.
 	$exit = (grep { $_->{failed} } values(%{ $S{medrec} // {} }),
 	    values(%{ $S{history} // {} }), values(%{ $S{fhir} // {} }),
-	    map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
+	    values(%{ $S{keepconn} // {} }), map { $_->{calm}, $_->{hot} } @attack) ? 2 : 0;
 	# A --history or --fhir figure that broke is plumbing, though the
 	# others made the table.
-	$exit = 1 if $H{broken} || $F{broken};
+	$exit = 1 if $H{broken} || $F{broken} || $K{broken};
 	1;
 };
 my $err = $@;

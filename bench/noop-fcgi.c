@@ -2,20 +2,29 @@
  * The benchmark's no-op FastCGI responder: the ceiling of nginx plus a
  * prefork FastCGI pool on this machine, against which script/bench reads
  * S1.  It does what the medrec pool does around a request and nothing
- * else: N processes accept on one socket with libfcgi, write a fixed small
- * JSON document, read stdin to its end and finish, closing at once as the
- * pool does (fcgi-app/worker.c, stdin_drained()).
+ * else: N processes wait on one non-blocking socket with epoll
+ * (EPOLLEXCLUSIVE), accept with libfcgi, write a fixed small JSON
+ * document, read stdin to its end and finish, closing at once as the pool
+ * does (fcgi-app/worker.c, stdin_drained()).  A connection nginx asks to
+ * keep (fastcgi_keep_conn on) is kept as the pool keeps it: at most one
+ * per process, watched with the listening socket, and given up when that
+ * process accepts another, so that no connection waits behind an idle one
+ * (script/bench --keep-conn).
  *
  *	noop-fcgi SOCKET WORKERS
  *
  * Runs in the foreground until SIGTERM or SIGINT, then stops its workers.
  * Built by script/bench with cc -O2 noop-fcgi.c -lfcgi.
  */
+#define _GNU_SOURCE	/* accept4 */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,22 +52,51 @@ on_signal(int sig)
 static void
 serve(int fd)
 {
-	FCGX_Request	 req;
-	char		 trash[1024];
+	FCGX_Request		 req;
+	struct epoll_event	 ev, evs[2];
+	char			 trash[1024];
+	int			 ep, n, i, kept, cfd;
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
-	if (FCGX_InitRequest(&req, fd, 0) != 0)
+	if (FCGX_InitRequest(&req, fd, 0) != 0 ||
+	    (ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		_exit(1);
-	while (FCGX_Accept_r(&req) >= 0) {
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = fd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+		_exit(1);
+	for (;;) {
+		if ((n = epoll_wait(ep, evs, 2, -1)) == -1)
+			continue;
+		for (kept = 0, i = 0; i < n; i++)
+			kept |= req.ipcFd >= 0 && evs[i].data.fd == req.ipcFd;
+		/* Idle on a kept connection and another waits: accept it,
+		 * then give the kept one up (fcgi-app/worker.c). */
+		if (req.ipcFd >= 0 && !kept) {
+			if ((cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC)) == -1)
+				continue;
+			FCGX_Free(&req, 1);
+			req.ipcFd = cfd;
+		}
+		if (FCGX_Accept_r(&req) < 0)
+			continue;	/* a sibling took it (EAGAIN) */
 		FCGX_PutStr(reply, (int)sizeof(reply) - 1, req.out);
 		while (FCGX_GetStr(trash, sizeof(trash), req.in) > 0)
 			continue;
 		if (FCGX_HasSeenEOF(req.in) && FCGX_GetError(req.in) == 0)
 			FCGX_Detach(&req);
+		else
+			req.keepConnection = 0;
 		FCGX_Finish_r(&req);
+		if (req.ipcFd >= 0) {
+			ev.events = EPOLLIN;
+			ev.data.fd = req.ipcFd;
+			if (epoll_ctl(ep, EPOLL_CTL_ADD, req.ipcFd, &ev) == -1 &&
+			    errno != EEXIST)
+				FCGX_Free(&req, 1);
+		}
 	}
-	_exit(0);
 }
 
 int
@@ -79,6 +117,10 @@ main(int argc, char *argv[])
 	umask(0);	/* nginx's workers run as another user */
 	if ((fd = FCGX_OpenSocket(argv[1], 1024)) == -1) {
 		fprintf(stderr, "noop-fcgi: cannot listen on %s\n", argv[1]);
+		return 1;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1) {
+		perror("noop-fcgi: fcntl");
 		return 1;
 	}
 	signal(SIGTERM, on_signal);

@@ -3,9 +3,10 @@
 # (1 s per scenario, 16 connections) sets up its own throw-away stack, runs
 # every limit and scenario against this build's binary (MEDREC_BIN), and
 # writes the TSV of every run and the Markdown table; then --history --quick
-# (issue 14's figures on small sizes, about 40 s) and --fhir --quick (issue
-# 15's, about 40 s).  How fast anything is is the benchmark's business;
-# here only that each piece ran and reported.
+# (issue 14's figures on small sizes, about 40 s), --fhir --quick (issue
+# 15's, about 40 s) and --keep-conn --quick (issue 16's connection reuse,
+# about 30 s).  How fast anything is is the benchmark's business; here only
+# that each piece ran and reported.
 
 use strict;
 use warnings;
@@ -119,5 +120,21 @@ like($fmd, qr/^\| worker RSS after [\d,]+ FHIR requests [^|]* \| [\d,]+ KiB \| â
     'worker RSS after the FHIR requests, against 8 MiB');
 like($fmd, qr/^\| 1 \(pid \d+\) \| [\d,]+ KiB \| [\d,]+ KiB \| [+-][\d,]+ KiB \|/m,
     'each worker\'s RSS after two counts of FHIR requests');
+
+# --keep-conn --quick: issue 16's connection reuse on the no-op responder
+# (no seed; about 30 s): each way measured without errors, and no request
+# waited behind the responder's idle kept connections.
+my $kout = "$dir/keepconn.log";
+$rc = system("script/bench --keep-conn --quick --no-build --duration 1 "
+    . "--warmup 1 --connections 16 --results $dir/keepconn >$kout 2>&1") >> 8;
+is($rc, 0, 'script/bench --keep-conn --quick exits 0') or diag(slurp($kout));
+my $kmd = -f "$dir/keepconn/latest-keepconn-quick.md"
+    ? slurp("$dir/keepconn/latest-keepconn-quick.md") : '';
+for my $w (qw(close keep8 keep32)) {
+	like($kmd, qr/^\| $w \| [\d,]+ \| [\d.]+ \| [\d.]+ \| 0 \|/m,
+	    "the no-op responder, $w: a figure with no errors");
+}
+like($kmd, qr/^Stuck check: .* 0 over 1 s;/m,
+    'no request waited a second behind idle kept connections');
 
 done_testing();
