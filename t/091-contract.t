@@ -62,6 +62,10 @@ my %NOT_THROUGH = (
 	'110-package'	=> 'the Debian package: builds, installs and purges it',
 	'063-two-pools'	=> 'kills a pool under load',
 	'064-failover'	=> 'kills the primary database under load',
+	'067-auto-failover' => 'kills a database host under load, with '
+	    . 'pg_auto_failover',
+	'076-public-cache' => 'kills workers, and times reads through a second '
+	    . 'site Prism does not stand in front of',
 	'080-faults-kill' => 'fault injection: kills workers under load',
 	'081-faults-postgres' => 'fault injection: stops PostgreSQL under load',
 	'082-faults-reload' => 'fault injection: reloads under load',
