@@ -25,7 +25,9 @@
 #    at the pool's size, pgbench running bench/sql/*.sql (checked against
 #    db/*.c by bench/check-sql), one bcrypt hash at BCRYPT_COST.
 # 4. Scenarios S1-S6 with wrk (bench/lua/), a warm-up then --runs runs each,
-#    medians; S2 again with AUDIT_READ_SYNC=off.
+#    medians; S2 and its pgbench limit with group commit and without
+#    (conf/medrec-postgresql.conf, commit_delay 0), in turn; S2 again with
+#    AUDIT_READ_SYNC=off.
 # 5. Under attack: S2 alone, then S2 while one client floods registrations
 #    and another guesses one account's password from 256 loopback
 #    addresses, with the account's owner logging in every 2 seconds.
@@ -47,10 +49,10 @@
 # 6. --peers and --compare: the same scenarios on each other target, seeded
 #    through its API.
 # 7. bench/results/<UTC time>.tsv (every run) and bench/results/latest.md
-#    (the table, also printed).
+#    (the table, also printed), with its chart (gnuplot) in latest.svg.
 #
 # Exit status: 0 when the table was made and no medrec scenario failed; 1
-# when the plumbing broke (no table); 2 when the table was made but a medrec
+# when the plumbing broke (no table, or no chart); 2 when the table was made but a medrec
 # scenario had more than 1% errors.  Everything started is stopped by PID
 # at exit, Ctrl-C included; --keep (or LEAVE=1) keeps the temp dir.
 
