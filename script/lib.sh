@@ -94,6 +94,22 @@ ensure_pg_user() {
 	    die "useradd $pg_user failed: create that system user by hand"
 }
 
+# include_pg_conf DATADIR: makes the cluster in DATADIR include
+# conf/medrec-postgresql.conf (group commit: see that file), the one place
+# both script/server's cluster and script/bench's take it from.  One line at
+# the end of its postgresql.conf, marked "# medrec", rewritten when the
+# checkout has moved, so that a cluster made by an older version, or from
+# another checkout, gets the settings at its next start.  The edits run as
+# the cluster's user: a file root rewrote would be root's.
+include_pg_conf() {
+	pgconf=$1/postgresql.conf
+	want="include '$top/conf/medrec-postgresql.conf'	# medrec"
+	grep -qxF "$want" "$pgconf" && return 0
+	as_pg sed -i '/# medrec$/d' "$pgconf" &&
+	    printf '%s\n' "$want" | as_pg tee -a "$pgconf" >/dev/null ||
+	    die "cannot add the include of conf/medrec-postgresql.conf to $pgconf"
+}
+
 # start_cluster DIR: creates (once) and starts a private cluster in DIR,
 # reachable only on its socket directory DIR/run, with passwords kept under
 # DIR (mode 0600).  As a deployment would have it, the tables belong to
@@ -127,11 +143,17 @@ out of a private directory, or set DATABASE_URL"
 		    --pwfile="$pgdir/password" >"$pgdir/initdb.log" 2>&1 ||
 		    { cat "$pgdir/initdb.log" >&2; die "initdb failed"; }
 	fi
+	include_pg_conf "$pgdir/data"
 	if ! as_pg "$pgbin/pg_ctl" -D "$pgdir/data" status >/dev/null 2>&1; then
 		as_pg "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" \
 		    -w -o "-c listen_addresses='' -c unix_socket_directories='$pgdir/run'" \
 		    start >/dev/null || { tail "$pgdir/postgres.log" >&2; die "PostgreSQL did not start"; }
 		started_cluster=$pgdir
+	else
+		# Already running (another script/server): it re-reads
+		# conf/medrec-postgresql.conf, which may have changed.
+		as_pg "$pgbin/pg_ctl" -D "$pgdir/data" reload >/dev/null ||
+		    die "pg_ctl reload failed for the cluster in $pgdir"
 	fi
 	{ pw=$(cat "$pgdir/password") && owner_pw=$(cat "$pgdir/owner_password") &&
 	    app_pw=$(cat "$pgdir/app_password"); } ||

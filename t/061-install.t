@@ -83,6 +83,7 @@ my @expected = (
 	map({ "$d{pkgdatadir}/migrations/" . basename($_) }
 	    glob(Medrec::Stack::top() . '/db/migrations/*.sql')),
 	"$conf/medrec.conf.example",
+	"$conf/medrec-postgresql.conf",
 	map({ "$conf/nginx/$_" } qw(medrec.conf medrec-tls.conf
 	    medrec-api.conf)),
 	map({ "$conf/apache/$_" } qw(medrec.conf medrec-tls.conf

@@ -2,11 +2,11 @@
 # script/bench's plumbing, not its figures: a --quick run as short as it goes
 # (1 s per scenario, 16 connections) sets up its own throw-away stack, runs
 # every limit and scenario against this build's binary (MEDREC_BIN), and
-# writes the TSV of every run and the Markdown table; then --history --quick
-# (issue 14's figures on small sizes, about 40 s), --fhir --quick (issue
-# 15's, about 40 s) and --keep-conn --quick (issue 16's connection reuse,
-# about 30 s).  How fast anything is is the benchmark's business; here only
-# that each piece ran and reported.
+# writes the TSV of every run, the Markdown table and its SVG chart; then
+# --history --quick (issue 14's figures on small sizes, about 40 s), --fhir
+# --quick (issue 15's, about 40 s) and --keep-conn --quick (issue 16's
+# connection reuse, about 30 s).  How fast anything is is the benchmark's
+# business; here only that each piece ran and reported.
 
 use strict;
 use warnings;
@@ -27,6 +27,7 @@ my $md = -f "$dir/results/latest-quick.md"
     ? slurp("$dir/results/latest-quick.md") : '';
 like($md, qr/^## medrec$/m, 'latest-quick.md has the medrec table');
 for my $s ('S1 doctor by id', 'S2 patient by id \(AUDIT_READ_SYNC=on\)',
+    'S2 patient by id \(AUDIT_READ_SYNC=on\), no group commit',
     'S2 patient by id \(AUDIT_READ_SYNC=off\)', 'S3 create patient',
     'S4 next page, owner of 10,000', 'S5 login', 'S6 mixed') {
 	# Under 100 a rate has a decimal (S5 on a slow build: 93.2).
@@ -34,9 +35,44 @@ for my $s ('S1 doctor by id', 'S2 patient by id \(AUDIT_READ_SYNC=on\)',
 	    "a figure for $s, with no errors");
 }
 for my $l ('nginx `return 200`', 'no-op FastCGI responder',
-    'pgbench S1', 'pgbench S2', 'pgbench S3') {
+    'pgbench S1', 'pgbench S2 (app_begin + patient_get), read sync on, group '
+    . 'commit (commit_delay', 'pgbench S2, read sync on, no group commit',
+    'pgbench S3') {
 	like($md, qr/^\| \Q$l\E[^|]* \| [\d,]+ \|/m, "a limit: $l");
 }
+# Issue 16: its targets against this run's figures (no peers here), and S2
+# and its limit with group commit and without, in turn.
+like($md, qr/^\| S1 \/ no-op responder \| [\d.]+ × \| ≥ 0.90: (met|\*\*missed\*\*) \|$/m,
+    "issue 16's S1 target against the no-op responder");
+like($md, qr/^\| S1 p99 \/ no-op responder p99 \| [\d.]+ × \| ≤ 1.5: /m,
+    "issue 16's p99 target");
+for my $g ('pgbench S2 limit', 'medrec S2') {
+	like($md, qr/^\| $g \| [\d,]+ \| [\d,]+ \| [\d.]+ × \|/m,
+	    "$g with group commit and without");
+}
+
+# The chart beside the table: well-formed SVG (XML::Parser dies on
+# anything that is not), with a bar for medrec and its legend.
+my $svg = "$dir/results/latest-quick.svg";
+ok(-s $svg, 'latest-quick.svg is written beside latest-quick.md');
+my ($stamped) = glob("$dir/results/2*.svg");
+ok($stamped && -s $stamped, 'and <time>.svg');
+my (%elements, @text);
+my $parsed = eval {
+	require XML::Parser;
+	XML::Parser->new(Handlers => {
+		Start => sub { $elements{ $_[1] }++ },
+		Char => sub { push @text, $_[1] },
+	})->parsefile($svg);
+	1;
+};
+ok($parsed, 'the chart is well-formed XML') or diag($@);
+ok($elements{svg}, 'its root is an svg element');
+my $text = join('', @text);
+like($text, qr/medrec/, 'the chart names medrec in its legend');
+like($text, qr/S1 doctor/, 'and the scenarios on its axis');
+ok(($elements{path} // 0) + ($elements{rect} // 0) >= 8,
+    'and draws the bars (paths or rects)');
 like($md, qr/^\| bcrypt cost \d+: .* \| [\d.]+ hashes\/s \|/m,
     'the login ceiling from the bcrypt hash time');
 like($md, qr/^\| 1 \(pid \d+\) \| [\d,]+ KiB \| [\d,]+ KiB \| [+-][\d,]+ KiB \|/m,
@@ -66,7 +102,8 @@ is(shift(@rows) // '',
     'the TSV has its header');
 my %seen = map { (split /\t/)[0] => 1 } @rows;
 ok($seen{$_}, "the TSV has the runs of $_")
-    for qw(nginx-return-200 noop-fcgi pgbench-S1 S1 S2 S2-async S3 S4-10000 S5 S6
+    for qw(nginx-return-200 noop-fcgi pgbench-S1 pgbench-S2 pgbench-S2-nogc
+    S1 S2 S2-nogc S2-async S3 S4-10000 S5 S6
     S2-undisturbed S2-under-attack owner-login register-flood login-guesses);
 
 # --history --quick: issue 14's figures on small sizes, only that each was
