@@ -193,9 +193,13 @@ my @site_files = qw(/etc/nginx/sites-available/medrec.conf
     /etc/apache2/sites-available/medrec.conf
     /etc/apache2/sites-available/medrec-tls.conf
     /etc/medrec/nginx/medrec-api.conf /etc/medrec/apache/medrec-api.conf);
+# What medrec asks of PostgreSQL (group commit), for the operator's
+# postgresql.conf to include.
+my $PGCONF = '/etc/medrec/medrec-postgresql.conf';
 is_deeply([ sort split /\n/, slurp("$tmp/control/conffiles") ],
-    [ sort $CONF, @site_files ],
-    'the conffiles: medrec.conf and the nginx and Apache sites');
+    [ sort $CONF, $PGCONF, @site_files ],
+    'the conffiles: medrec.conf, medrec-postgresql.conf and the nginx and '
+    . 'Apache sites');
 
 # What the package will install, and which of its directories the machine
 # has already: purge must take the rest.
@@ -237,6 +241,7 @@ my %modes = (
 	'/usr/sbin/medrec'			=> '0755 root:root',
 	$CONF					=> '0640 root:medrec',
 	$DEFAULT				=> '0600 root:root',
+	$PGCONF					=> '0644 root:root',
 	'/lib/systemd/system/medrec.service'	=> '0644 root:root',
 	'/lib/systemd/system/medrec-purge.service' => '0644 root:root',
 	'/lib/systemd/system/medrec-purge.timer' => '0644 root:root',
