@@ -21,9 +21,11 @@
  * Only 200 answers are kept, never an error.
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "cache.h"
@@ -40,6 +42,7 @@ static uint64_t		*pool_changes;
 
 static struct {
 	size_t			 max, used;	/* bytes */
+	uint32_t		 seed;		/* of the hash, per worker */
 	struct cache_stamp	 at;		/* what the entries were read at */
 	struct cache_entry	*bucket[BUCKETS];
 	struct cache_entry	*oldest, *newest;
@@ -63,14 +66,21 @@ cache_worker_init(const struct conf *c)
 {
 	cache.max = pool_changes != NULL && c->db_prepare ?
 	    (size_t)c->public_cache_kb * 1024 : 0;
+	if (getrandom(&cache.seed, sizeof(cache.seed), 0) !=
+	    sizeof(cache.seed))
+		cache.seed = (uint32_t)getpid();
 	return cache.max > 0;
 }
 
-/* FNV-1a: keys are short and chosen by clients, a table of lists is not. */
+/*
+ * FNV-1a, started from a seed of the worker's own: a key is a path and
+ * query a client chose, and a client that could predict the buckets could
+ * pile its pages into one chain.
+ */
 static uint32_t
 hash(const char *key, size_t len)
 {
-	uint32_t	 h = 2166136261u;
+	uint32_t	 h = 2166136261u ^ cache.seed;
 	size_t		 i;
 
 	for (i = 0; i < len; i++)

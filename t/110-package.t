@@ -45,13 +45,7 @@ sub run {
 	    %{ $o{env} // {} }), map { $_ => $o{$_} } grep { $_ ne 'env' } keys %o);
 }
 
-sub spew {
-	my ($path, $text, $mode) = @_;
-	open(my $fh, '>', $path) or die "$path: $!\n";
-	print $fh $text;
-	close($fh) or die "$path: $!\n";
-	chmod($mode, $path) if defined $mode;
-}
+*spew = \&Medrec::Stack::_spew;
 
 # "0640 root:medrec", or "absent".
 sub mode_owner {
